@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the pinned OPA toolchain into .tools/bin (from the Go module proxy) when it is missing
+# or of another version. Used by the policy build, the Rego tests, the cross-check tests and bench.
+set -euo pipefail
+OPA_VERSION="${OPA_VERSION:-v1.22.3}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$root/.tools/bin/opa"
+if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
+  exit 0
+fi
+command -v go >/dev/null || { echo "install-opa: go is needed to install opa $OPA_VERSION (https://go.dev/dl)" >&2; exit 1; }
+echo "install-opa: installing opa $OPA_VERSION into .tools/bin" >&2
+mkdir -p "$root/.tools/bin"
+GOBIN="$root/.tools/bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
+"$bin" version | head -1 >&2
