@@ -1,0 +1,307 @@
+// Composes the engine: load a policy repository or bundle -> data document + revision -> loaded
+// Wasm policy, swapped in atomically; decide() validates a request, adds facts, evaluates, and
+// shapes the wire decision (SPEC §4). No HTTP here: any Node process can use it.
+import { createHash, randomUUID } from 'node:crypto';
+import { loadBundle, writeBundle } from './bundle.ts';
+import { EngineError, type Issue, isEngineError } from './errors.ts';
+import { loadHistoryFile } from './history-file.ts';
+import { epochsFromHistory, HistoryTimeline, type OrgHistory, tokenSettingsOf, withLive } from './history.ts';
+import { type DecisionRequest, buildInput, validateRequest } from './input.ts';
+import { compilePolicy, DEFAULT_WASM_PATH, type LoadedPolicy, loadPolicy, type MemoryLimits, readPolicyWasm } from './evaluator.ts';
+import { canonicalJson } from './normalize.ts';
+import { loadPolicyRepository } from './loader.ts';
+import { formatRfc3339, nowSeconds } from './time.ts';
+import type { DataDocument, RegoDecision, RegoInput } from './types.ts';
+
+/** The wire decision (schemas/decision-response.schema.json). */
+export interface Decision {
+  decision: boolean;
+  context: {
+    decision_id: string;
+    revision: string;
+    reason: { code: string; message: string };
+    blocked_by?: string;
+    approval_request?: { org: string; app: string; href: string; method: 'POST' };
+    advice?: { expires_at: string; warning?: string };
+  };
+}
+
+/** Options of {@link createEngine}. Exactly one of `policyDir` and `bundlePath`. */
+export interface EngineOptions {
+  /** A policy repository: `orgs/*.yaml`, optional `history/*.yaml` (SPEC §3, §5). */
+  policyDir?: string;
+  /** An OPA bundle built by `appwarden build` (`.manifest`, `data.json`, `policy.wasm`). */
+  bundlePath?: string;
+  /** Extra PolicyHistory files (SPEC §5), at most one per org across these and `history/`. */
+  historyFiles?: string[];
+  /** The compiled policy; default `policies/policy.wasm` of this package. Ignored with a bundle. */
+  wasmPath?: string;
+  /** The server clock, epoch seconds UTC (tests set it). */
+  clock?: () => number;
+  /** Wasm memory bound. */
+  memory?: MemoryLimits;
+}
+
+/** What a successful {@link Engine.load} made live. */
+export interface LoadResult {
+  revision: string;
+  /** True when the revision differs from the one that was live (false: nothing changed). */
+  changed: boolean;
+  orgs: string[];
+  /** When it went live, epoch seconds UTC. */
+  liveSince: number;
+}
+
+/** The outcome of the last load attempt (for /health and logs). */
+export interface ReloadStatus {
+  at: number;
+  ok: boolean;
+  revision?: string;
+  issues?: Issue[];
+}
+
+/** A decision engine: see {@link createEngine}. */
+export interface Engine {
+  /**
+   * (Re)reads everything, validates it as a whole, builds a new loaded policy and swaps it in
+   * atomically. On any error the previous revision stays live (SPEC §7).
+   * @throws EngineError `invalid_policy` | `invalid_history` | `invalid_bundle` | `wasm_load_error` | `io_error`
+   */
+  load(): Promise<LoadResult>;
+  /** The live revision; null before the first good load. */
+  readonly revision: string | null;
+  readonly isReady: boolean;
+  readonly status: { revision: string | null; liveSince: number | null; lastReload: ReloadStatus | null };
+  readonly policyDir: string | null;
+  /** The live data document (null before the first good load). */
+  readonly data: DataDocument | null;
+  /**
+   * Validates the AuthZEN request, adds the server's facts, evaluates, and returns the wire decision.
+   * An undefined result is a deny with reason `evaluation_undefined` (fail closed).
+   * @param opts.at evaluation time in epoch seconds: the CLI only (live endpoints never pass it).
+   *   With `at`, live settings that differ from the history count as set at `at` (SPEC §5 for eval).
+   * @throws EngineError `invalid_input` (issues[].path = the field) | `not_ready` | `evaluation_error`
+   */
+  decide(request: unknown, opts?: { at?: number }): Decision;
+  /** The validation of {@link Engine.decide} only. @throws EngineError `invalid_input` */
+  validate(request: unknown, fieldPrefix?: string): DecisionRequest;
+  /** The Rego input `decide` would evaluate (DESIGN §2): for replay against `opa eval` / `opa run`. @throws as decide */
+  buildInput(request: unknown, opts?: { at?: number }): RegoInput;
+  /** Releases the loaded policy. */
+  close(): void;
+}
+
+interface Live {
+  revision: string;
+  data: DataDocument;
+  policy: LoadedPolicy;
+  liveSince: number;
+  histories: OrgHistory[];
+}
+
+/** sha256(canonical data JSON + "\n" + sha256(policy.wasm)), first 16 hex digits (DESIGN §5). */
+export function computeRevision(data: DataDocument, wasm: Uint8Array): string {
+  const wasmHash = createHash('sha256').update(wasm).digest('hex');
+  return createHash('sha256').update(`${canonicalJson(data)}\n${wasmHash}`).digest('hex').slice(0, 16);
+}
+
+const MESSAGES: Record<string, string> = {
+  evaluation_undefined: 'the policy gave no decision for this input; denied (fail closed)',
+};
+
+/** Turns the raw Rego output into the wire decision (DESIGN §3). */
+export function toWireDecision(raw: RegoDecision | undefined, revision: string, org: string): Decision {
+  const decisionId = randomUUID();
+  if (!raw) {
+    return {
+      decision: false,
+      context: {
+        decision_id: decisionId,
+        revision,
+        reason: { code: 'evaluation_undefined', message: MESSAGES.evaluation_undefined as string },
+      },
+    };
+  }
+  const context: Decision['context'] = { decision_id: decisionId, revision, reason: raw.context.reason };
+  if (raw.context.blocked_by !== undefined) context.blocked_by = raw.context.blocked_by;
+  if (raw.context.approval_request !== undefined) {
+    const { org: reqOrg = org, app } = raw.context.approval_request;
+    context.approval_request = {
+      org: reqOrg,
+      app,
+      href: `/v1/orgs/${encodeURIComponent(reqOrg)}/approval-requests`,
+      method: 'POST',
+    };
+  }
+  if (raw.context.advice !== undefined) {
+    context.advice = { expires_at: formatRfc3339(raw.context.advice.expires_at) };
+    if (raw.context.advice.warning !== undefined) context.advice.warning = raw.context.advice.warning;
+  }
+  // A decision is an allow only when the policy says exactly `true`.
+  return { decision: raw.decision === true, context };
+}
+
+/**
+ * Creates a decision engine over a policy repository (or bundle) and the committed policy.wasm.
+ * Call `load()` before `decide()`.
+ * @example
+ * const engine = createEngine({ policyDir: 'examples/policy-repo' });
+ * await engine.load();
+ * const d = engine.decide({ subject: { type: 'user', id: 'U1', properties: { email: 'a@acme.example', role: 'member' } },
+ *   action: { name: 'app.connect' }, resource: { type: 'app', id: '1204567890123456789' }, context: { org: 'acme.example' } });
+ * // d.decision === false, d.context.reason.code === 'app_blocked'
+ */
+export function createEngine(opts: EngineOptions): Engine {
+  if (!opts.policyDir === !opts.bundlePath) {
+    throw new EngineError('invalid_config', 'give exactly one of a policy directory and a bundle');
+  }
+  const clock = opts.clock ?? nowSeconds;
+  let live: Live | null = null;
+  let lastReload: ReloadStatus | null = null;
+  let timeline = new HistoryTimeline();
+  // Every revision that went live, in order, so a reload that changes history files can replay them.
+  const wentLive: { data: DataDocument; at: number }[] = [];
+
+  async function readSources(): Promise<{ data: DataDocument; wasm: Uint8Array; module: WebAssembly.Module; histories: OrgHistory[] }> {
+    const histories: OrgHistory[] = [];
+    const issues: Issue[] = [];
+    let data: DataDocument;
+    let wasm: Uint8Array;
+    let module: WebAssembly.Module;
+    if (opts.bundlePath) {
+      const bundle = await loadBundle(opts.bundlePath);
+      data = bundle.data;
+      wasm = bundle.wasm;
+      module = compilePolicy(wasm);
+    } else {
+      const repo = await loadPolicyRepository(opts.policyDir as string);
+      data = repo.data;
+      histories.push(...repo.histories);
+      ({ bytes: wasm, module } = await readPolicyWasm(opts.wasmPath ?? DEFAULT_WASM_PATH));
+    }
+    for (const file of opts.historyFiles ?? []) {
+      try {
+        histories.push(await loadHistoryFile(file));
+      } catch (err) {
+        if (isEngineError(err)) issues.push(...err.issues);
+        else throw err;
+      }
+    }
+    const seen = new Map<string, string>();
+    for (const h of histories) {
+      const prev = seen.get(h.org);
+      if (prev !== undefined) {
+        issues.push({
+          ...(h.file === undefined ? {} : { file: h.file }),
+          message: `a second history for org "${h.org}" (the first is ${prev}); keep one file per org`,
+        });
+      }
+      seen.set(h.org, h.file ?? '');
+    }
+    if (issues.length > 0) throw new EngineError('invalid_history', issues);
+    return { data, wasm, module, histories };
+  }
+
+  const engine: Engine = {
+    async load() {
+      const at = clock();
+      try {
+        const { data, wasm, module, histories } = await readSources();
+        const revision = computeRevision(data, wasm);
+        const historyKey = canonicalJson(histories.map((h) => ({ org: h.org, revisions: h.revisions })));
+        if (live && live.revision === revision && canonicalJson(live.histories.map((h) => ({ org: h.org, revisions: h.revisions }))) === historyKey) {
+          lastReload = { at, ok: true, revision };
+          return { revision, changed: false, orgs: Object.keys(data.orgs).sort(), liveSince: live.liveSince };
+        }
+        // Build everything first; the swap below is one assignment.
+        const policy = loadPolicy(module, data, opts.memory);
+        const nextTimeline = new HistoryTimeline(histories);
+        const records = live && live.revision === revision ? wentLive : [...wentLive, { data, at }];
+        for (const r of records) nextTimeline.recordLive(r.data, r.at);
+        const liveSince = live && live.revision === revision ? live.liveSince : at;
+        if (records !== wentLive) wentLive.push({ data, at });
+        timeline = nextTimeline;
+        live = { revision, data, policy, liveSince, histories };
+        lastReload = { at, ok: true, revision };
+        return { revision, changed: true, orgs: Object.keys(data.orgs).sort(), liveSince };
+      } catch (err) {
+        const issues = isEngineError(err) ? err.issues : [{ message: String(err) }];
+        lastReload = { at, ok: false, issues };
+        throw err;
+      }
+    },
+    get revision() {
+      return live?.revision ?? null;
+    },
+    get isReady() {
+      return live !== null;
+    },
+    get status() {
+      return { revision: live?.revision ?? null, liveSince: live?.liveSince ?? null, lastReload };
+    },
+    get policyDir() {
+      return opts.policyDir ?? null;
+    },
+    get data() {
+      return live?.data ?? null;
+    },
+    validate(request, fieldPrefix = '') {
+      return validateRequest(request, fieldPrefix);
+    },
+    buildInput(request, decideOpts = {}) {
+      const req = validateRequest(request);
+      return inputFor(req, decideOpts.at);
+    },
+    decide(request, decideOpts = {}) {
+      const req = validateRequest(request);
+      const input = inputFor(req, decideOpts.at);
+      const current = live as Live;
+      return toWireDecision(current.policy.evaluate(input), current.revision, req.context.org);
+    },
+    close() {
+      live = null;
+    },
+  };
+
+  function inputFor(req: DecisionRequest, at: number | undefined): RegoInput {
+    const current = live;
+    if (!current) throw new EngineError('not_ready', 'no valid policy is live yet');
+    const org = req.context.org;
+    const orgData = Object.hasOwn(current.data.orgs, org) ? current.data.orgs[org] : undefined;
+    let history = timeline.epochs(org);
+    if (at !== undefined) {
+      // CLI semantics (SPEC §5): history files, then the live settings as set at the evaluation time.
+      const file = current.histories.find((h) => h.org === org);
+      history = epochsFromHistory(file);
+      if (orgData) history = withLive(history, tokenSettingsOf(orgData), at);
+    }
+    return buildInput(req, { now: at ?? clock(), history, token_revoked: false });
+  }
+
+  return engine;
+}
+
+/**
+ * Validates a policy repository as `appwarden validate` does and computes its revision.
+ * @throws EngineError `invalid_policy` | `invalid_history` | `io_error` | `wasm_load_error`
+ */
+export async function loadAndValidate(
+  policyDir: string,
+  wasmPath = DEFAULT_WASM_PATH,
+): Promise<{ revision: string; orgs: string[]; data: DataDocument }> {
+  const repo = await loadPolicyRepository(policyDir);
+  const { bytes } = await readPolicyWasm(wasmPath);
+  return { revision: computeRevision(repo.data, bytes), orgs: Object.keys(repo.data.orgs).sort(), data: repo.data };
+}
+
+/**
+ * Builds an OPA bundle (`.manifest` with the revision, `data.json`, `policy.wasm`) from a policy
+ * repository; the repository must be valid (SPEC §2).
+ * @throws EngineError as {@link loadAndValidate}, and `io_error` when the file cannot be written
+ */
+export async function buildBundle(policyDir: string, outFile: string, wasmPath = DEFAULT_WASM_PATH): Promise<{ revision: string }> {
+  const { data, revision } = await loadAndValidate(policyDir, wasmPath);
+  const { bytes } = await readPolicyWasm(wasmPath);
+  await writeBundle(outFile, data, bytes, revision);
+  return { revision };
+}

@@ -1,0 +1,31 @@
+// The engine's public surface: everything the server, the CLI and other Node programs may use.
+/**
+ * @example
+ * import { createEngine } from 'appwarden/engine';
+ * const engine = createEngine({ policyDir: 'examples/policy-repo' });
+ * await engine.load();                       // throws EngineError('invalid_policy', issues) on a bad repository
+ * const d = engine.decide({
+ *   subject: { type: 'user', id: 'U1', properties: { email: 'ann@acme.example', role: 'member' } },
+ *   action: { name: 'app.connect' },
+ *   resource: { type: 'app', id: '1204567890123456789' },
+ *   context: { org: 'acme.example' },
+ * });
+ * console.log(d.decision, d.context.reason.code);
+ */
+export {
+  buildBundle,
+  computeRevision,
+  createEngine,
+  type Decision,
+  type Engine,
+  type EngineOptions,
+  type LoadResult,
+  loadAndValidate,
+  type ReloadStatus,
+  toWireDecision,
+} from './engine.ts';
+export { EngineError, type EngineErrorCode, formatIssue, type Issue, isEngineError, sortIssues } from './errors.ts';
+export { ACTIONS, type ActionName, buildInput, type DecisionRequest, validateRequest } from './input.ts';
+export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
+export { formatRfc3339, parseRfc3339, DAY } from './time.ts';
+export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';

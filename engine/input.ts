@@ -1,0 +1,269 @@
+// Validates an AuthZEN decision request (SPEC §4 bad input) and builds the Rego input from it:
+// RFC 3339 -> epoch seconds, only the fields the policy reads, plus the server's facts (DESIGN §2).
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import requestSchema from '../schemas/decision-request.schema.json' with { type: 'json' };
+import { EngineError, type Issue } from './errors.ts';
+import { parseRfc3339 } from './time.ts';
+import type { InputFacts, RegoInput } from './types.ts';
+
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+// ajv-formats is CommonJS: under nodenext its plugin function is the `.default` of the default import.
+addFormats.default(ajv);
+const validateSchema = ajv.compile(requestSchema);
+
+/** The actions of SPEC §4. */
+export const ACTIONS = ['app.connect', 'app.use', 'token.create', 'token.use', 'api.use', 'rule.trigger'] as const;
+/** One of {@link ACTIONS}. */
+export type ActionName = (typeof ACTIONS)[number];
+
+/** A validated AuthZEN request (schemas/decision-request.schema.json). */
+export interface DecisionRequest {
+  subject: { type: 'user' | 'service_account' | 'external_service'; id: string; properties?: Record<string, unknown> };
+  action: { name: ActionName; properties?: Record<string, unknown> };
+  resource: { type: 'app' | 'token' | 'api' | 'rule'; id?: string; properties?: Record<string, unknown> };
+  context: { org: string; via?: 'app' | 'personal_access_token'; [key: string]: unknown };
+}
+
+/** Per action: the resource type it takes, the subject types allowed, and what must be present. */
+const ACTION_RULES: Record<ActionName, { resource: string; subjects: string[]; needsId: boolean }> = {
+  'app.connect': { resource: 'app', subjects: ['user'], needsId: true },
+  'app.use': { resource: 'app', subjects: ['user'], needsId: true },
+  'token.create': { resource: 'token', subjects: ['user', 'service_account'], needsId: false },
+  'token.use': { resource: 'token', subjects: ['user', 'service_account'], needsId: true },
+  'api.use': { resource: 'api', subjects: ['user', 'service_account'], needsId: false },
+  'rule.trigger': { resource: 'rule', subjects: ['external_service'], needsId: true },
+};
+
+/** Context keys a caller might use to choose the evaluation time; SPEC §2 forbids it. */
+const TIME_KEYS = new Set(['time', 'now', 'at', 'evaluation_time', 'eval_time', 'current_time', 'timestamp', 'request_time']);
+
+/** Key names that carry secrets; a request holding one is refused (SPEC §4, §7). */
+const SECRET_KEY =
+  /^(secret|password|passwd|pwd|token|token_value|access_token|refresh_token|id_token|bearer|authorization|api_key|apikey|api_secret|client_secret|private_key|credentials?|session_token|auth_token|pat)$/i;
+
+/** Values shaped like well-known credentials: JWTs, bearer headers, vendor token prefixes, PEM keys. */
+const SECRET_VALUE = [
+  /^bearer\s+\S{8,}/i,
+  /^basic\s+[A-Za-z0-9+/=]{8,}$/i,
+  /^eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*$/, // JWT
+  /^(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}$/, // GitHub
+  /^github_pat_[A-Za-z0-9_]{20,}$/,
+  /^xox[abposr]-[A-Za-z0-9-]{10,}$/, // Slack
+  /^sk_(live|test)_[A-Za-z0-9]{10,}$/, // Stripe
+  /^sk-[A-Za-z0-9_-]{20,}$/, // OpenAI-style
+  /^glpat-[A-Za-z0-9_-]{20,}$/, // GitLab
+  /^AKIA[0-9A-Z]{16}$/, // AWS access key id
+  /^ya29\.[A-Za-z0-9_-]{20,}$/, // Google OAuth access token
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+];
+
+/** Deepest nesting accepted anywhere in a request (JSON bombs never reach the Wasm). */
+const MAX_DEPTH = 16;
+
+function pointer(path: (string | number)[]): string {
+  return path.length === 0 ? '/' : `/${path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+}
+
+/** Walks every key and string value once: depth bound, secret-looking keys and values. */
+function scan(value: unknown, path: (string | number)[], issues: Issue[], depth: number): void {
+  if (depth > MAX_DEPTH) {
+    issues.push({ path: pointer(path), message: `nesting deeper than ${MAX_DEPTH} levels` });
+    return;
+  }
+  if (typeof value === 'string') {
+    if (SECRET_VALUE.some((re) => re.test(value))) {
+      issues.push({
+        path: pointer(path),
+        message: 'value looks like a secret token; send the token id, never its value',
+      });
+    }
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      scan(v, [...path, i], issues, depth + 1);
+    });
+    return;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_KEY.test(k)) {
+        issues.push({
+          path: pointer([...path, k]),
+          message: `field "${k}" looks like a secret token value; send the token id, never its value`,
+        });
+        continue;
+      }
+      scan(v, [...path, k], issues, depth + 1);
+    }
+  }
+}
+
+const ID_FIELD = /(^|\/)(id|org|owner|service_account|orgs\/\d+)$/;
+
+function schemaIssue(e: ErrorObject): Issue {
+  const at = e.instancePath || '/';
+  switch (e.keyword) {
+    case 'required':
+      return {
+        path: `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`,
+        message: `missing required field "${(e.params as { missingProperty: string }).missingProperty}"`,
+      };
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      return { path: `${e.instancePath}/${key}`, message: `unknown field "${key}"` };
+    }
+    case 'type':
+      if ((e.params as { type: string }).type === 'string' && ID_FIELD.test(at)) {
+        return {
+          path: at,
+          message: 'ids are strings: send it quoted (JSON numbers beyond 2^53 lose digits)',
+        };
+      }
+      return { path: at, message: `must be ${(e.params as { type: string }).type}` };
+    case 'enum':
+      return {
+        path: at,
+        message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`,
+      };
+    case 'pattern':
+    case 'format':
+      if (/_at$/.test(at)) {
+        return { path: at, message: 'must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-03-01T00:00:00Z' };
+      }
+      return { path: at, message: `must be a valid ${(e.params as { format?: string }).format ?? 'value'}` };
+    default:
+      return { path: at, message: e.message ?? 'is invalid' };
+  }
+}
+
+function dedupe(issues: Issue[]): Issue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}|${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Validates a decision request body (already parsed JSON) against SPEC §4's bad-input rules:
+ * the schema (missing/wrong/unknown fields, ids as strings, RFC 3339 timestamps with time and
+ * offset), per-action shapes, no caller-supplied evaluation time, no secret-looking field, a
+ * bounded nesting depth.
+ * @param body the parsed JSON body.
+ * @param fieldPrefix prefix for issue paths (e.g. `/evaluations/3` in a batch).
+ * @returns the request, typed.
+ * @throws EngineError `invalid_input`; `issues[].path` is a JSON pointer to the field (first issue = most relevant).
+ */
+export function validateRequest(body: unknown, fieldPrefix = ''): DecisionRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new EngineError('invalid_input', [{ path: fieldPrefix || '/', message: 'the request body must be a JSON object' }]);
+  }
+  const issues: Issue[] = [];
+  scan(body, [], issues, 0);
+  if (issues.length === 0 && !validateSchema(body)) {
+    for (const e of validateSchema.errors ?? []) issues.push(schemaIssue(e));
+  }
+  if (issues.length === 0) issues.push(...semanticIssues(body as DecisionRequest));
+  if (issues.length > 0) {
+    throw new EngineError(
+      'invalid_input',
+      dedupe(issues).map((i) => ({ ...i, path: `${fieldPrefix}${i.path === '/' && fieldPrefix ? '' : i.path}` })),
+    );
+  }
+  return body as DecisionRequest;
+}
+
+function semanticIssues(req: DecisionRequest): Issue[] {
+  const issues: Issue[] = [];
+  const rule = ACTION_RULES[req.action.name];
+  for (const key of Object.keys(req.context)) {
+    if (TIME_KEYS.has(key.toLowerCase())) {
+      issues.push({
+        path: `/context/${key}`,
+        message: 'the evaluation time is set by the server; remove this field',
+      });
+    }
+  }
+  if (req.resource.type !== rule.resource) {
+    issues.push({ path: '/resource/type', message: `${req.action.name} takes a resource of type "${rule.resource}"` });
+  }
+  if (!rule.subjects.includes(req.subject.type)) {
+    issues.push({
+      path: '/subject/type',
+      message: `${req.action.name} takes a subject of type ${rule.subjects.map((s) => `"${s}"`).join(' or ')}`,
+    });
+  }
+  if (rule.needsId && req.resource.id === undefined) {
+    issues.push({ path: '/resource/id', message: `missing required field "id" (${req.action.name})` });
+  }
+  const sp = req.subject.properties ?? {};
+  if (req.subject.type === 'user') {
+    for (const f of ['email', 'role']) {
+      if (sp[f] === undefined) issues.push({ path: `/subject/properties/${f}`, message: `missing required field "${f}" for a user subject` });
+    }
+  }
+  const rp = req.resource.properties ?? {};
+  if (req.action.name === 'token.create' || req.action.name === 'token.use') {
+    const required = req.action.name === 'token.use' ? ['kind', 'created_at'] : ['kind'];
+    if (rp.kind === 'personal_access' && req.action.name === 'token.use') required.push('owner');
+    if (rp.kind === 'service_account') required.push('service_account');
+    for (const f of required) {
+      if (rp[f] === undefined) {
+        issues.push({ path: `/resource/properties/${f}`, message: `missing required field "${f}" (${req.action.name})` });
+      }
+    }
+    if (rp.kind === 'personal_access' && req.subject.type !== 'user') {
+      issues.push({ path: '/subject/type', message: 'a personal access token belongs to a user subject' });
+    }
+  }
+  if (req.action.name === 'api.use' && req.context.via === undefined) {
+    issues.push({ path: '/context/via', message: 'missing required field "via" (api.use): "app" or "personal_access_token"' });
+  }
+  return issues;
+}
+
+function seconds(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  return parseRfc3339(value) ?? undefined;
+}
+
+/**
+ * Builds the Rego input of DESIGN §2 from a validated request: only the fields the policy reads,
+ * timestamps as integer epoch seconds UTC, and the server's facts.
+ * @param req a request that passed {@link validateRequest}.
+ * @param facts evaluation time (epoch seconds), settings epochs of `context.org`, registry facts.
+ */
+export function buildInput(req: DecisionRequest, facts: InputFacts): RegoInput {
+  const sp = req.subject.properties ?? {};
+  const rp = req.resource.properties ?? {};
+  const subjectProps: Record<string, unknown> = {};
+  if (typeof sp.email === 'string') subjectProps.email = sp.email.toLowerCase();
+  if (sp.role !== undefined) subjectProps.role = sp.role;
+  if (Array.isArray(sp.orgs)) subjectProps.orgs = sp.orgs;
+  const joined = seconds(sp.joined_at);
+  if (joined !== undefined) subjectProps.joined_at = joined;
+
+  const resourceProps: Record<string, unknown> = {};
+  for (const k of ['name', 'scopes', 'kind', 'owner', 'service_account'] as const) {
+    if (rp[k] !== undefined) resourceProps[k] = rp[k];
+  }
+  const created = seconds(rp.created_at);
+  if (created !== undefined) resourceProps.created_at = created;
+
+  const context: RegoInput['context'] = { org: req.context.org };
+  if (req.context.via !== undefined) context.via = req.context.via;
+
+  const input: RegoInput = {
+    subject: { type: req.subject.type, id: req.subject.id, properties: subjectProps },
+    action: { name: req.action.name },
+    resource: { type: req.resource.type, properties: resourceProps },
+    context,
+    facts,
+  };
+  if (req.resource.id !== undefined) input.resource.id = req.resource.id;
+  return input;
+}
