@@ -13,12 +13,8 @@ import { APPS, type CatalogApp } from './apps.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The example policy repository this traffic is written for. */
+/** The example policy repository this traffic is written for (`orgs/`, and `history/` which the engine reads too). */
 export const EXAMPLE_POLICY_DIR: string = resolve(here, '../policy-repo');
-/** The example history files (SPEC §5) that belong to {@link EXAMPLE_POLICY_DIR}. */
-export const EXAMPLE_HISTORY_FILES: string[] = ['initech.yaml', 'umbrella.yaml'].map((f) =>
-  join(EXAMPLE_POLICY_DIR, 'history', f),
-);
 /** Default seed: the same seed always gives the same trace. */
 export const DEFAULT_SEED = 20261115;
 /** Default evaluation time for offline use: 2026-11-15T12:00:00Z, epoch seconds UTC. */
