@@ -1,0 +1,140 @@
+# What this policy needs from input (DESIGN §2), checked before anything is decided: input it
+# does not understand is denied with reason invalid_input and a message naming every field.
+package appwarden
+
+# The resource type each action of SPEC §4 takes.
+resource_types := {
+	"app.connect": "app",
+	"app.use": "app",
+	"token.create": "token",
+	"token.use": "token",
+	"api.use": "api",
+	"rule.trigger": "rule",
+}
+
+user_roles := {"member", "guest"}
+
+pat_settings := {"enabled", "disabled"}
+
+input_problems contains "action.name must be a string" if not is_string(input.action.name)
+
+input_problems contains msg if {
+	is_string(action)
+	not resource_types[action]
+	msg := concat("", [
+		"unknown action \"", action, "\"; expected one of ",
+		concat(", ", sort(object.keys(resource_types))),
+	])
+}
+
+input_problems contains msg if {
+	want := resource_types[action]
+	not input.resource.type == want
+	msg := concat("", ["resource.type must be \"", want, "\" for ", action])
+}
+
+input_problems contains "context.org must be a string" if not is_string(input.context.org)
+
+input_problems contains "subject.type must be a string" if not is_string(input.subject.type)
+
+input_problems contains "subject.id must be a string" if not is_string(input.subject.id)
+
+input_problems contains "facts.now must be a number (epoch seconds)" if not is_number(input.facts.now)
+
+input_problems contains "subject.properties.role must be \"member\" or \"guest\" for a user" if {
+	input.subject.type == "user"
+	not user_roles[input.subject.properties.role]
+}
+
+input_problems contains "subject.properties.orgs must be an array of org ids" if {
+	orgs := input.subject.properties.orgs
+	not is_array(orgs)
+}
+
+input_problems contains "subject.properties.orgs must be an array of org ids" if {
+	some other in input.subject.properties.orgs
+	not is_string(other)
+}
+
+input_problems contains "subject.properties.joined_at must be a number (epoch seconds)" if {
+	joined := input.subject.properties.joined_at
+	not is_number(joined)
+}
+
+input_problems contains msg if {
+	action in {"app.connect", "app.use", "token.use", "rule.trigger"}
+	not is_string(input.resource.id)
+	msg := concat("", ["resource.id must be a string for ", action])
+}
+
+input_problems contains msg if {
+	action in token_actions
+	not kind_words[input.resource.properties.kind]
+	msg := concat("", ["resource.properties.kind must be \"personal_access\" or \"service_account\" for ", action])
+}
+
+input_problems contains "resource.properties.service_account must be a string for a service-account token" if {
+	action in token_actions
+	input.resource.properties.kind == "service_account"
+	not is_string(input.resource.properties.service_account)
+}
+
+input_problems contains "resource.properties.created_at must be a number (epoch seconds) for token.use" if {
+	action == "token.use"
+	not is_number(input.resource.properties.created_at)
+}
+
+input_problems contains "facts.token_revoked must be a boolean for token.use" if {
+	action == "token.use"
+	not is_boolean(input.facts.token_revoked)
+}
+
+input_problems contains msg if {
+	action in token_actions
+	not is_array(input.facts.history)
+	msg := concat("", ["facts.history must be an array of settings epochs for ", action])
+}
+
+input_problems contains msg if {
+	action in token_actions
+	is_array(input.facts.history)
+	some i, epoch in input.facts.history
+	not valid_epoch(i, epoch)
+	msg := concat("", [
+		"facts.history[", format_int(i, 10), "] must be {start, expiration_days, personal_access_tokens}",
+		" with only the first start null, starts oldest first and expiration_days null or above 0",
+	])
+}
+
+input_problems contains "context.via must be \"app\" or \"personal_access_token\" for api.use" if {
+	action == "api.use"
+	not guest_route_settings[input.context.via]
+}
+
+valid_epoch(i, epoch) if {
+	valid_start(i, epoch.start)
+	valid_days(epoch.expiration_days)
+	pat_settings[epoch.personal_access_tokens]
+}
+
+valid_start(0, start) if start == null
+
+valid_start(i, start) if {
+	is_number(start)
+	ordered_after_previous(i, start)
+}
+
+ordered_after_previous(0, _) := true
+
+ordered_after_previous(i, start) if {
+	i > 0
+	previous := input.facts.history[i - 1].start
+	not previous > start
+}
+
+valid_days(days) if days == null
+
+valid_days(days) if {
+	is_number(days)
+	days > 0
+}
