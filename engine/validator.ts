@@ -1,0 +1,403 @@
+// Validates parsed policy files: JSON Schema (ajv 2020) with every error mapped back to
+// file:line:column, then the SPEC §3 checks a schema cannot express (repeats, blocked and approved).
+
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { closest, distance } from 'fastest-levenshtein';
+import type { OrgPolicy } from '../schemas/org-policy.gen.ts';
+import orgPolicySchema from '../schemas/org-policy.schema.json' with { type: 'json' };
+import policyHistorySchema from '../schemas/policy-history.schema.json' with { type: 'json' };
+import type { Issue } from './errors.ts';
+import {
+  escapeInvisible,
+  formatPath,
+  hasInvisible,
+  type ParsedYaml,
+  type PathSegment,
+  stripInvisible,
+} from './yaml.ts';
+
+/** `$id` of the OrgPolicy schema. */
+export const ORG_POLICY_SCHEMA_ID = 'https://appwarden.dev/schemas/org-policy.schema.json';
+/** `$id` of the PolicyHistory schema. */
+export const POLICY_HISTORY_SCHEMA_ID = 'https://appwarden.dev/schemas/policy-history.schema.json';
+
+let ajv: Ajv2020 | undefined;
+
+/** The one ajv instance (both schemas registered so that history can `$ref` the OrgPolicy spec). */
+function getAjv(): Ajv2020 {
+  if (!ajv) {
+    // verbose: errors carry parentSchema, which lists the keys allowed where an unknown key sits.
+    ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
+    addFormats.default(ajv);
+    ajv.addSchema(orgPolicySchema);
+    ajv.addSchema(policyHistorySchema);
+  }
+  return ajv;
+}
+
+function validatorFor(id: string): ValidateFunction {
+  const fn = getAjv().getSchema(id);
+  if (!fn) throw new Error(`schema ${id} is not registered`);
+  return fn;
+}
+
+/**
+ * Checks one value against a schema and maps every ajv error to an issue at its line:column.
+ * Several errors on one value are reduced to the clearest one (a wrong type hides its enum error).
+ *
+ * @param schemaId {@link ORG_POLICY_SCHEMA_ID} or {@link POLICY_HISTORY_SCHEMA_ID}
+ * @param parsed the parsed file (value and positions)
+ * @returns the issues, empty when valid (SPEC §3)
+ */
+export function schemaIssues(schemaId: string, parsed: ParsedYaml): Issue[] {
+  const validate = validatorFor(schemaId);
+  if (validate(parsed.value)) return [];
+  return mapAjvErrors(validate.errors ?? [], parsed);
+}
+
+/** Lower rank wins when several errors concern one value. */
+const RANK: Record<string, number> = {
+  type: 0,
+  const: 1,
+  enum: 1,
+  anyOf: 2,
+  pattern: 3,
+  format: 4,
+  minLength: 5,
+};
+
+/**
+ * Maps ajv errors to issues with file, line, column, field path, a lower-case message and a hint.
+ * Exported for other validators of YAML-sourced documents (decision cases).
+ */
+export function mapAjvErrors(errors: readonly ErrorObject[], parsed: ParsedYaml): Issue[] {
+  const issues: Issue[] = [];
+  const valueErrors = new Map<string, ErrorObject>();
+  for (const err of errors) {
+    // The branches of an anyOf explain nothing on their own; the anyOf error says what is allowed.
+    if (err.schemaPath.includes('/anyOf/')) continue;
+    const path = toPath(err.instancePath, parsed.value);
+    if (err.keyword === 'additionalProperties') {
+      const key = String((err.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys(
+        (err.parentSchema as { properties?: object } | undefined)?.properties ?? {},
+      );
+      const full = [...path, key];
+      const suggestion = didYouMean(key, allowed);
+      issues.push({
+        file: parsed.file,
+        ...parsed.positionOf(full, 'key'),
+        path: formatPath(full),
+        message: `unknown key ${showKey(key)}`,
+        hint: suggestion ? `did you mean "${suggestion}"?` : `allowed here: ${allowed.join(', ')}`,
+      });
+    } else if (err.keyword === 'required') {
+      const key = String((err.params as { missingProperty: string }).missingProperty);
+      const full = [...path, key];
+      issues.push({
+        file: parsed.file,
+        ...parsed.positionOf(path, 'key'),
+        path: formatPath(full),
+        message: `missing required key \`${key}\``,
+      });
+    } else {
+      const prev = valueErrors.get(err.instancePath);
+      if (!prev || (RANK[err.keyword] ?? 9) < (RANK[prev.keyword] ?? 9))
+        valueErrors.set(err.instancePath, err);
+    }
+  }
+  for (const err of valueErrors.values()) {
+    const path = toPath(err.instancePath, parsed.value);
+    issues.push({
+      file: parsed.file,
+      ...parsed.positionOf(path, 'value'),
+      path: formatPath(path),
+      ...describeValueError(err, path, parsed),
+    });
+  }
+  return issues;
+}
+
+/** Turns an ajv instancePath (`/spec/apps/blocked/2/id`) into path segments, indexes as numbers. */
+function toPath(instancePath: string, root: unknown): PathSegment[] {
+  const out: PathSegment[] = [];
+  let cur: unknown = root;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      out.push(Number(seg));
+      cur = cur[Number(seg)];
+    } else {
+      out.push(seg);
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
+    }
+  }
+  return out;
+}
+
+/** What a field is called in messages: `app id`, `owner email`, or the key in backticks. */
+export function fieldLabel(path: readonly PathSegment[]): string {
+  const [a, b, c, d] = path.slice(-4).reverse();
+  if (a === 'id' && typeof b === 'number' && (c === 'blocked' || c === 'approved')) return 'app id';
+  if (a === 'id' && typeof b === 'number' && c === 'service_accounts') return 'service account id';
+  if (a === 'org' && (b === 'metadata' || path.length === 1)) return 'org id';
+  if (a === 'owner' && typeof b === 'number' && c === 'service_accounts') return 'owner email';
+  if (typeof a === 'number' && (b === 'super_admins' || b === 'admins') && c === 'admins')
+    return 'admin email';
+  if (typeof a === 'number' && b === 'notify') return 'notify recipient';
+  if (a === 'at' && typeof b === 'number' && c === 'revisions') return 'timestamp';
+  void d;
+  const last = [...path].reverse().find((s) => typeof s === 'string');
+  return last === undefined ? 'the document' : `\`${last}\``;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping of keys to values',
+  integer: 'an integer',
+  number: 'a number',
+};
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'empty (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function describeValueError(
+  err: ErrorObject,
+  path: readonly PathSegment[],
+  parsed: ParsedYaml,
+): { message: string; hint?: string } {
+  const label = fieldLabel(path);
+  const value = err.data;
+  const schema = err.parentSchema as { enum?: unknown[]; const?: unknown; type?: string } | undefined;
+  switch (err.keyword) {
+    case 'type': {
+      const want = String((err.params as { type: string }).type);
+      const isScalar = value === null || ['number', 'boolean', 'bigint'].includes(typeof value);
+      if (want === 'string' && isScalar) {
+        const source = parsed.sourceOf(path);
+        if (value === null || source === undefined || source === '') {
+          return { message: `${label} is empty`, hint: 'write a value in quotes' };
+        }
+        // The source text, not the parsed number: large ids lose digits and leading zeros vanish.
+        return { message: `${label} must be a string`, hint: `quote it (${JSON.stringify(source.trim())})` };
+      }
+      if (want === 'boolean' && typeof value === 'string') {
+        return {
+          message: `${label} must be true or false, not ${describeValue(value)}`,
+          hint: 'write true or false (YAML 1.2 reads yes, no, on and off as strings)',
+        };
+      }
+      return { message: `${label} must be ${TYPE_WORDS[want] ?? want}, not ${describeValue(value)}` };
+    }
+    case 'enum': {
+      const allowed = (schema?.enum ?? []).map(String);
+      const suggestion = typeof value === 'string' ? didYouMean(value, allowed) : undefined;
+      return {
+        message: `${label} must be one of ${allowed.join(', ')}, not ${describeValue(value)}`,
+        ...(suggestion ? { hint: `did you mean "${suggestion}"?` } : {}),
+      };
+    }
+    case 'const':
+      return { message: `${label} must be ${String(schema?.const)}, not ${describeValue(value)}` };
+    case 'anyOf':
+      if (label === 'notify recipient') {
+        return {
+          message: `notify recipient must be super_admins or an email address, not ${describeValue(value)}`,
+        };
+      }
+      return { message: `${label} does not match any allowed form` };
+    case 'format': {
+      const format = String((err.params as { format: string }).format);
+      if (format === 'email')
+        return { message: `${label} is not a valid email address: ${JSON.stringify(value)}` };
+      if (format === 'date-time') return timestampError(label, value);
+      return { message: `${label} is not a valid ${format}: ${JSON.stringify(value)}` };
+    }
+    case 'pattern':
+      if (label === 'org id') {
+        const lower = typeof value === 'string' ? value.toLowerCase() : '';
+        const fixable = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(
+          lower,
+        );
+        return {
+          message: `org id must be a lower-case DNS name, not ${describeValue(value)}`,
+          ...(fixable && lower !== value ? { hint: `did you mean "${lower}"?` } : {}),
+        };
+      }
+      if (label === 'timestamp') return timestampError(label, value);
+      return { message: `${label} does not match ${String((err.params as { pattern: string }).pattern)}` };
+    case 'minLength':
+      return { message: `${label} must not be empty` };
+    default:
+      return { message: `${label} ${err.message ?? 'is invalid'}` };
+  }
+}
+
+function timestampError(label: string, value: unknown): { message: string; hint: string } {
+  return {
+    message: `${label} must be RFC 3339 with a time and an offset, not ${describeValue(value)}`,
+    hint: 'e.g. 2026-03-01T00:00:00Z',
+  };
+}
+
+/** Shows a key for a message: `` `expiraton` ``, or `"expi\u200bration"` when it holds invisible characters. */
+export function showKey(key: string): string {
+  return hasInvisible(key) ? `"${escapeInvisible(key)}"` : `\`${key}\``;
+}
+
+/** The closest allowed word if it is close enough to be a typo (invisible characters ignored). */
+export function didYouMean(word: string, allowed: readonly string[]): string | undefined {
+  if (allowed.length === 0) return undefined;
+  const clean = stripInvisible(word);
+  const best = closest(clean, [...allowed]);
+  const d = distance(clean.toLowerCase(), best.toLowerCase());
+  return d <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** Where an id was first seen, for "first at line N" hints. */
+interface Seen {
+  line: number;
+  index: number;
+}
+
+/**
+ * The SPEC §3 checks of one org policy beyond the schema: an app both blocked and approved; an id
+ * repeated within `apps.blocked`, `apps.approved` or `service_accounts`; an email repeated within
+ * `admins.super_admins` or `admins.admins` (compared lower-cased). Defensive: runs on whatever
+ * shape the file has, so these issues come together with the schema's.
+ *
+ * @returns the issues, empty when none
+ */
+export function semanticIssues(parsed: ParsedYaml): Issue[] {
+  const issues: Issue[] = [];
+  const spec = asRecord(asRecord(parsed.value)?.spec);
+  const apps = asRecord(spec?.apps);
+  const admins = asRecord(spec?.admins);
+
+  const uniqueIn = (
+    listPath: PathSegment[],
+    list: unknown,
+    keyOf: (item: unknown) => string | undefined,
+    idPath: (i: number) => PathSegment[],
+    what: string,
+  ): Map<string, Seen> => {
+    const seen = new Map<string, Seen>();
+    if (!Array.isArray(list)) return seen;
+    list.forEach((item, index) => {
+      const key = keyOf(item);
+      if (key === undefined) return;
+      const at = parsed.positionOf(idPath(index));
+      const first = seen.get(key);
+      if (first) {
+        issues.push({
+          file: parsed.file,
+          ...at,
+          path: formatPath(idPath(index)),
+          message: `${what} ${JSON.stringify(key)} is listed twice in ${formatPath(listPath)}`,
+          hint: `first at line ${first.line}; remove one`,
+        });
+      } else {
+        seen.set(key, { line: at.line, index });
+      }
+    });
+    return seen;
+  };
+  const idOf = (item: unknown): string | undefined => {
+    const id = asRecord(item)?.id;
+    return typeof id === 'string' ? id : undefined;
+  };
+  const emailOf = (item: unknown): string | undefined =>
+    typeof item === 'string' ? item.toLowerCase() : undefined;
+
+  const blocked = uniqueIn(
+    ['spec', 'apps', 'blocked'],
+    apps?.blocked,
+    idOf,
+    (i) => ['spec', 'apps', 'blocked', i, 'id'],
+    'app',
+  );
+  const approved = uniqueIn(
+    ['spec', 'apps', 'approved'],
+    apps?.approved,
+    idOf,
+    (i) => ['spec', 'apps', 'approved', i, 'id'],
+    'app',
+  );
+  uniqueIn(
+    ['spec', 'service_accounts'],
+    spec?.service_accounts,
+    idOf,
+    (i) => ['spec', 'service_accounts', i, 'id'],
+    'service account',
+  );
+  for (const list of ['super_admins', 'admins'] as const) {
+    uniqueIn(['spec', 'admins', list], admins?.[list], emailOf, (i) => ['spec', 'admins', list, i], 'email');
+  }
+  for (const [id, seen] of approved) {
+    const block = blocked.get(id);
+    if (!block) continue;
+    const path = ['spec', 'apps', 'approved', seen.index, 'id'];
+    issues.push({
+      file: parsed.file,
+      ...parsed.positionOf(path),
+      path: formatPath(path),
+      message: `app ${JSON.stringify(id)} is both blocked and approved`,
+      hint: `blocked at line ${block.line}; remove it from one list`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * Validates one parsed org policy file: schema, then SPEC §3 checks. All issues at once.
+ *
+ * @returns the policy when valid, and the issues (empty when valid)
+ */
+export function validateOrgPolicy(parsed: ParsedYaml): { policy?: OrgPolicy; issues: Issue[] } {
+  const issues = [...schemaIssues(ORG_POLICY_SCHEMA_ID, parsed), ...semanticIssues(parsed)];
+  return issues.length === 0 ? { policy: parsed.value as OrgPolicy, issues } : { issues };
+}
+
+/**
+ * The cross-file check of SPEC §3: two files may not declare the same `metadata.org`. Each file
+ * of a clash gets an issue naming the other location(s).
+ *
+ * @param files parsed org policy files (any shape; those without a string `metadata.org` are skipped)
+ */
+export function duplicateOrgIssues(files: readonly ParsedYaml[]): Issue[] {
+  const byOrg = new Map<string, { file: string; line: number; column: number }[]>();
+  for (const parsed of files) {
+    const org = asRecord(asRecord(parsed.value)?.metadata)?.org;
+    if (typeof org !== 'string') continue;
+    const at = { file: parsed.file, ...parsed.positionOf(['metadata', 'org']) };
+    byOrg.set(org, [...(byOrg.get(org) ?? []), at]);
+  }
+  const issues: Issue[] = [];
+  for (const [org, places] of byOrg) {
+    if (places.length < 2) continue;
+    for (const place of places) {
+      const others = places.filter((p) => p !== place).map((p) => `${p.file}:${p.line}:${p.column}`);
+      issues.push({
+        ...place,
+        path: 'metadata.org',
+        message: `org ${JSON.stringify(org)} is declared in more than one file`,
+        hint: `also in ${others.join(', ')}; keep one file per org`,
+      });
+    }
+  }
+  return issues;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
