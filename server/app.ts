@@ -1,0 +1,116 @@
+// The Hono app of the decision server, built without listening (tests call app.request(); main.ts serves it).
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Decision, Engine } from '../engine/index.ts';
+import { bearerAuth } from './auth.ts';
+import type { ServerConfig } from './config.ts';
+import { errorResponse, HttpError, toHttpError } from './errors.ts';
+import { requestId } from './request-id.ts';
+import { registerEvaluationRoutes } from './routes/evaluation.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerOpaRoutes } from './routes/opa.ts';
+import { registerWellKnownRoutes } from './routes/well-known.ts';
+
+/** Hono environment of the app: per-request variables set by middleware and routes. */
+export type AppEnv = {
+  Variables: {
+    /** The sanitized `X-Request-ID` (or a generated UUID). */
+    requestId: string;
+    /** The decisions this request produced, for the access log line. */
+    decisions: Decision[];
+    /** The app's logger, if any. */
+    logger: Logger | undefined;
+  };
+};
+
+/** What {@link createApp} needs. */
+export interface AppOptions {
+  engine: Engine;
+  config: ServerConfig;
+  /** pino logger for one line per request; headers (Authorization) are never logged. */
+  logger?: Logger;
+}
+
+const ROUTES: Record<string, string[]> = {
+  '/access/v1/evaluation': ['POST'],
+  '/access/v1/evaluations': ['POST'],
+  '/v1/data/appwarden/decision': ['POST'],
+  '/.well-known/authzen-configuration': ['GET', 'HEAD'],
+  '/health': ['GET', 'HEAD'],
+  '/ready': ['GET', 'HEAD'],
+};
+
+/**
+ * Builds the decision server (docs/api.md): AuthZEN evaluation(s), the OPA Data API route, PDP metadata,
+ * `/health` and `/ready`. Decision routes need a bearer token when `config.tokenSha256` is not empty.
+ * Every error leaves through server/errors.ts as `{error: {code, message, field}}` (SPEC §4).
+ */
+export function createApp({ engine, config, logger }: AppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', requestId());
+  app.use('*', async (c, next) => {
+    c.set('logger', logger);
+    const started = performance.now();
+    await next();
+    if (!logger) return;
+    const decisions = c.get('decisions');
+    const line: Record<string, unknown> = {
+      request_id: c.var.requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+    };
+    if (decisions?.length === 1 && decisions[0]) {
+      const d = decisions[0];
+      Object.assign(line, {
+        decision_id: d.context.decision_id,
+        decision: d.decision,
+        reason: d.context.reason.code,
+        revision: d.context.revision,
+      });
+    } else if (decisions) line.decisions = decisions.length;
+    logger.info(line, 'request');
+  });
+
+  const auth = bearerAuth(config.tokenSha256);
+  for (const [path, methods] of Object.entries(ROUTES)) {
+    if (methods.includes('POST')) app.use(path, auth);
+  }
+
+  registerEvaluationRoutes(app, engine, config);
+  registerOpaRoutes(app, engine, config);
+  registerWellKnownRoutes(app);
+  registerHealthRoutes(app, engine);
+
+  // Registered after the real handlers, so only other methods on a known path get here.
+  for (const [path, methods] of Object.entries(ROUTES)) {
+    app.all(path, () => {
+      throw new HttpError(
+        405,
+        'method_not_allowed',
+        `use ${methods.filter((m) => m !== 'HEAD').join(' or ')} on ${path}`,
+        {
+          headers: { Allow: methods.join(', ') },
+        },
+      );
+    });
+  }
+
+  app.notFound((c) =>
+    errorResponse(
+      c,
+      new HttpError(404, 'not_found', `no endpoint at ${c.req.path}; see docs/api.md`),
+      engine.revision,
+    ),
+  );
+  app.onError((err, c) => {
+    const e = toHttpError(err);
+    if (e.status >= 500 && logger) {
+      logger.error({ err: e.cause ?? err, request_id: c.var.requestId, path: c.req.path }, e.message);
+    }
+    return errorResponse(c, e, engine.revision);
+  });
+  return app;
+}

@@ -1,0 +1,294 @@
+// The appwarden CLI (validate, eval, serve, build): commander over engine/index.ts; exit 0 ok, 1 invalid, 2 usage or runtime error.
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import {
+  buildBundle,
+  createEngine,
+  type EngineError,
+  formatIssue,
+  type Issue,
+  isEngineError,
+  loadAndValidate,
+  parseRfc3339,
+} from '../engine/index.ts';
+import { loadConfig } from './config.ts';
+import { JsonError, parseStrictJson } from './json.ts';
+import { startServer } from './main.ts';
+
+/** Exit codes of every command. */
+export const EXIT = { ok: 0, invalid: 1, error: 2 } as const;
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  readStdin: () => Promise<string>;
+}
+
+const defaultIo: CliIo = {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+// Errors about the policy or the input itself are "invalid" (1); anything about the environment is 2.
+function exitFor(err: EngineError): number {
+  return ['invalid_policy', 'invalid_history', 'invalid_input', 'invalid_bundle'].includes(err.code)
+    ? EXIT.invalid
+    : EXIT.error;
+}
+
+// Issue files are relative to the repository; CI and editors want them relative to where the command ran.
+function located(issue: Issue, dir: string): Issue {
+  return issue.file && !isAbsolute(issue.file) ? { ...issue, file: join(dir, issue.file) } : issue;
+}
+
+function packageVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new InvalidArgumentError('must be a port number (0-65535)');
+  return Number(value);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and resolves to the exit code: 0 ok, 1 invalid
+ * (policy, history, bundle or input), 2 usage or runtime error. `serve` resolves only after SIGINT/SIGTERM.
+ */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('appwarden')
+    .description('policy-as-code for third-party app and API access: validate, evaluate, serve, build')
+    .version(packageVersion())
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  program
+    .command('validate')
+    .description('validate a policy repository (orgs/*.yaml, history/*.yaml) as CI does')
+    .argument('<dir>', 'policy repository directory')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 valid, 1 invalid (every problem listed as file:line:col: message), 2 error.',
+    )
+    .action(async (dir: string, opts: { format: 'text' | 'json' }) => {
+      try {
+        const { revision, orgs } = await loadAndValidate(dir);
+        if (opts.format === 'json')
+          io.stdout(`${JSON.stringify({ valid: true, revision, orgs, issues: [] }, null, 2)}\n`);
+        else
+          io.stdout(
+            `valid: revision ${revision}, ${orgs.length} org${orgs.length === 1 ? '' : 's'} (${orgs.join(', ')})\n`,
+          );
+        code = EXIT.ok;
+      } catch (err) {
+        if (!isEngineError(err)) throw err;
+        const issues = err.issues.map((i) => located(i, dir));
+        code = exitFor(err);
+        if (opts.format === 'json') {
+          io.stdout(
+            `${JSON.stringify({ valid: false, revision: null, orgs: [], code: err.code, issues }, null, 2)}\n`,
+          );
+        } else {
+          for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
+          io.stderr(
+            code === EXIT.invalid
+              ? `${issues.length} problem${issues.length === 1 ? '' : 's'}; ${dir} is not valid\n`
+              : `cannot validate ${dir} (${err.code})\n`,
+          );
+        }
+      }
+    });
+
+  program
+    .command('eval')
+    .description('evaluate one AuthZEN request against a policy repository and print the decision JSON')
+    .requiredOption('--policy <dir>', 'policy repository directory')
+    .requiredOption('--input <file>', 'the request as JSON, or - for stdin')
+    .option('--at <time>', 'evaluation time, RFC 3339 with offset (default: now)')
+    .option('--history <file>', 'PolicyHistory file (repeatable)', collect, [] as string[])
+    .addHelpText(
+      'after',
+      '\nExample:\n  appwarden eval --policy examples/policy-repo --input req.json --at 2026-06-01T00:00:00Z\n' +
+        'Exit codes: 0 a decision was printed (allow or deny), 1 invalid policy or request, 2 usage or runtime error.',
+    )
+    .action(async (opts: { policy: string; input: string; at?: string; history: string[] }) => {
+      let at = Math.floor(Date.now() / 1000);
+      if (opts.at !== undefined) {
+        const parsed = parseRfc3339(opts.at);
+        if (parsed === null) {
+          io.stderr(
+            `--at ${JSON.stringify(opts.at)} is not an RFC 3339 timestamp with a time and an offset, e.g. 2026-06-01T00:00:00Z\n`,
+          );
+          code = EXIT.error;
+          return;
+        }
+        at = parsed;
+      }
+      let text: string;
+      try {
+        text = opts.input === '-' ? await io.readStdin() : readFileSync(opts.input, 'utf8');
+      } catch (err) {
+        io.stderr(`cannot read --input ${opts.input}: ${(err as Error).message}\n`);
+        code = EXIT.error;
+        return;
+      }
+      let request: unknown;
+      try {
+        request = parseStrictJson(text);
+      } catch (err) {
+        if (!(err instanceof JsonError)) throw err;
+        io.stderr(`${opts.input}: ${err.message}${err.field ? ` (at ${err.field})` : ''}\n`);
+        code = EXIT.invalid;
+        return;
+      }
+      const engine = createEngine({ policyDir: opts.policy, historyFiles: opts.history, clock: () => at });
+      try {
+        await engine.load();
+        const decision = engine.decide(request, { at });
+        io.stdout(`${JSON.stringify(decision, null, 2)}\n`);
+        code = EXIT.ok;
+      } catch (err) {
+        if (!isEngineError(err)) throw err;
+        const where = err.code === 'invalid_input' ? `${opts.input}: ` : '';
+        for (const i of err.issues) io.stderr(`${where}${formatIssue(located(i, opts.policy))}\n`);
+        code = exitFor(err);
+      } finally {
+        engine.close();
+      }
+    });
+
+  program
+    .command('serve')
+    .description('run the decision server (AuthZEN + OPA Data API) with hot reload')
+    .option('--policy <dir>', 'policy repository directory (watched; reloaded on change and on SIGHUP)')
+    .option('--bundle <file>', 'bundle built by `appwarden build` (watched)')
+    .option('--port <port>', 'TCP port (default 8181)', parsePort)
+    .option('--host <host>', 'interface to bind (default 127.0.0.1; others need tokens)')
+    .option('--config <file>', 'server config YAML (auth.token_sha256, limits, reload)')
+    .addHelpText(
+      'after',
+      '\nTokens: list SHA-256 digests in the config (auth.token_sha256) or APPWARDEN_TOKEN_SHA256 (comma-separated).\n' +
+        'Without tokens the server only binds a loopback host. See docs/api.md.',
+    )
+    .action(
+      async (opts: { policy?: string; bundle?: string; port?: number; host?: string; config?: string }) => {
+        if (!opts.policy === !opts.bundle) {
+          io.stderr('give exactly one of --policy <dir> and --bundle <file>\n');
+          code = EXIT.error;
+          return;
+        }
+        const source = (opts.policy ?? opts.bundle) as string;
+        try {
+          statSync(source);
+        } catch {
+          io.stderr(`${opts.policy ? '--policy' : '--bundle'} ${source} does not exist\n`);
+          code = EXIT.error;
+          return;
+        }
+        code = await serve(opts, source, io);
+      },
+    );
+
+  program
+    .command('build')
+    .description('build an OPA bundle (.manifest, data.json, policy.wasm) from a valid policy repository')
+    .requiredOption('--policy <dir>', 'policy repository directory')
+    .requiredOption('-o, --output <file>', 'bundle file to write, e.g. bundle.tar.gz')
+    .action(async (opts: { policy: string; output: string }) => {
+      try {
+        const { revision } = await buildBundle(opts.policy, opts.output);
+        io.stdout(`wrote ${opts.output} (revision ${revision})\n`);
+        code = EXIT.ok;
+      } catch (err) {
+        if (!isEngineError(err)) throw err;
+        for (const i of err.issues) io.stderr(`${formatIssue(located(i, opts.policy))}\n`);
+        code = exitFor(err);
+      }
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.error;
+    io.stderr(`appwarden: ${(err as Error)?.stack ?? String(err)}\n`);
+    return EXIT.error;
+  }
+  if (argv.length === 0) {
+    io.stderr(program.helpInformation());
+    return EXIT.error;
+  }
+  return code;
+}
+
+async function serve(
+  opts: { policy?: string; bundle?: string; port?: number; host?: string; config?: string },
+  source: string,
+  io: CliIo,
+): Promise<number> {
+  const logger = pino({
+    name: 'appwarden',
+    level: process.env.APPWARDEN_LOG_LEVEL ?? 'info',
+    // Belt and braces: nothing logs headers, but a future field named like these is hidden.
+    redact: ['authorization', '*.authorization', 'headers.authorization', 'token', '*.token'],
+  });
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(opts.config, process.env, {
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+    });
+  } catch (err) {
+    if (!isEngineError(err)) throw err;
+    for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
+    return EXIT.error;
+  }
+  const engine = createEngine(opts.policy ? { policyDir: opts.policy } : { bundlePath: source });
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer({ engine, config, logger, watchPath: source });
+  } catch (err) {
+    if (isEngineError(err)) for (const i of err.issues) io.stderr(`appwarden: ${formatIssue(i)}\n`);
+    else io.stderr(`appwarden: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
+    return EXIT.error;
+  }
+  // The first load goes through the watcher so it is serialized with file events; a bad policy at start
+  // leaves the server up and answering 503 until a valid change arrives.
+  await running.watcher?.reload('startup');
+  if (!engine.isReady) logger.warn({ source }, 'no valid policy is live; decisions answer 503 until one is');
+
+  return new Promise<number>((resolvePromise) => {
+    const onHup = () => void running.watcher?.reload('SIGHUP');
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      process.off('SIGHUP', onHup);
+      void running.close().then(() => {
+        engine.close();
+        resolvePromise(EXIT.ok);
+      });
+    };
+    process.on('SIGHUP', onHup);
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,170 @@
+// Server configuration: defaults, the YAML config file, APPWARDEN_TOKEN_SHA256, and the loopback rule for auth.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { EngineError, type Issue } from '../engine/index.ts';
+
+/** The decision server's settings (docs/api.md "Configuration"). */
+export interface ServerConfig {
+  /** Interface to bind; auth may be off only on a loopback host. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** SHA-256 hex digests (lower-case) of the accepted bearer tokens; empty means auth is off. */
+  tokenSha256: string[];
+  /** Largest accepted request body in bytes (SPEC §4: over the limit → 413). */
+  maxBodyBytes: number;
+  /** Most items accepted in one `/access/v1/evaluations` request. */
+  maxBatchItems: number;
+  /** Quiet time after the last file event before a reload, in milliseconds. */
+  reloadDebounceMs: number;
+}
+
+/** The defaults: loopback on 8181, no tokens, 64 KiB bodies, 100 batch items, 200 ms debounce. */
+export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
+  host: '127.0.0.1',
+  port: 8181,
+  tokenSha256: [],
+  maxBodyBytes: 64 * 1024,
+  maxBatchItems: 100,
+  reloadDebounceMs: 200,
+});
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** True for hosts that only this machine can reach: `localhost`, 127.0.0.0/8, `::1`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h) || h === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+/**
+ * Builds the server configuration from the defaults, an optional YAML file, the environment
+ * (`APPWARDEN_TOKEN_SHA256`: comma-separated SHA-256 hex digests, added to the file's) and CLI overrides.
+ * The file's shape: `auth: {token_sha256: [hex]}`, `server: {host, port}`, `limits: {max_body_bytes,
+ * max_batch_items}`, `reload: {debounce_ms}`; unknown keys are errors.
+ * @throws EngineError `invalid_config` listing every problem; `io_error` when the file cannot be read.
+ */
+export function loadConfig(
+  file?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: { host?: string; port?: number } = {},
+): ServerConfig {
+  const config: ServerConfig = { ...defaultConfig, tokenSha256: [] };
+  const issues: Issue[] = [];
+  const where = file ? { file } : {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new EngineError('io_error', `cannot read config file ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text, { version: '1.2', schema: 'core', uniqueKeys: true, merge: false }) ?? {};
+    } catch (err) {
+      throw new EngineError('invalid_config', [
+        { ...where, message: `not valid YAML: ${(err as Error).message}` },
+      ]);
+    }
+    applyFile(doc, config, (path, message) => issues.push({ ...where, path, message }));
+  }
+  const fromEnv = env.APPWARDEN_TOKEN_SHA256;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    for (const raw of fromEnv.split(',')) {
+      const h = raw.trim().toLowerCase();
+      if (h === '') continue;
+      if (!HEX64.test(h)) {
+        issues.push({
+          path: 'APPWARDEN_TOKEN_SHA256',
+          message: 'every entry must be a SHA-256 hex digest (64 hex digits), not a token',
+          hint: 'hash the token: printf %s "$TOKEN" | sha256sum',
+        });
+      } else config.tokenSha256.push(h);
+    }
+  }
+  if (overrides.host !== undefined) config.host = overrides.host;
+  if (overrides.port !== undefined) config.port = overrides.port;
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
+    issues.push({
+      path: 'server.port',
+      message: `port must be an integer from 0 to 65535, not ${config.port}`,
+    });
+  }
+  if (issues.length > 0) throw new EngineError('invalid_config', issues);
+  config.tokenSha256 = [...new Set(config.tokenSha256)];
+  return config;
+}
+
+function applyFile(doc: unknown, config: ServerConfig, fail: (path: string, message: string) => void): void {
+  const isInt = (v: unknown, min: number): v is number =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min;
+  const sections: Record<string, Record<string, (v: unknown, path: string) => void>> = {
+    auth: {
+      token_sha256: (v, path) => {
+        if (!Array.isArray(v)) {
+          fail(path, 'must be a list of SHA-256 hex digests');
+          return;
+        }
+        v.forEach((h, i) => {
+          if (typeof h !== 'string' || !HEX64.test(h.toLowerCase())) {
+            fail(`${path}[${i}]`, 'must be a SHA-256 hex digest (64 hex digits), not a token');
+          } else config.tokenSha256.push(h.toLowerCase());
+        });
+      },
+    },
+    server: {
+      host: (v, path) => {
+        if (typeof v === 'string' && v !== '') config.host = v;
+        else fail(path, 'must be a host name or IP');
+      },
+      port: (v, path) => {
+        if (typeof v === 'number') config.port = v;
+        else fail(path, 'must be a number');
+      },
+    },
+    limits: {
+      max_body_bytes: (v, path) => {
+        if (isInt(v, 1)) config.maxBodyBytes = v;
+        else fail(path, 'must be a positive integer (bytes)');
+      },
+      max_batch_items: (v, path) => {
+        if (isInt(v, 1)) config.maxBatchItems = v;
+        else fail(path, 'must be a positive integer');
+      },
+    },
+    reload: {
+      debounce_ms: (v, path) => {
+        if (isInt(v, 0)) config.reloadDebounceMs = v;
+        else fail(path, 'must be an integer number of milliseconds, 0 or more');
+      },
+    },
+  };
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    fail('', 'the config file must be a mapping');
+    return;
+  }
+  for (const [section, body] of Object.entries(doc)) {
+    const fields = sections[section];
+    if (!fields) {
+      fail(section, `unknown key "${section}"; expected one of ${Object.keys(sections).join(', ')}`);
+      continue;
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      fail(section, 'must be a mapping');
+      continue;
+    }
+    for (const [key, value] of Object.entries(body)) {
+      const set = fields[key];
+      if (set) set(value, `${section}.${key}`);
+      else
+        fail(`${section}.${key}`, `unknown key "${key}"; expected one of ${Object.keys(fields).join(', ')}`);
+    }
+  }
+}

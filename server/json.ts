@@ -1,0 +1,80 @@
+// Strict JSON for request bodies and CLI input files: JSON.parse plus the checks it skips (duplicate keys).
+
+/** Where a JSON text is not acceptable: `field` is a JSON pointer when known, `message` says what is wrong. */
+export class JsonError extends Error {
+  override readonly name = 'JsonError';
+  readonly field: string | null;
+  constructor(message: string, field: string | null = null) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/**
+ * Parses `text` as JSON and rejects duplicate object keys (JSON.parse keeps the last one silently, so a
+ * caller's `"org"` could be overridden by a second `"org"` that a proxy or logger never showed).
+ * @throws JsonError when the text is not JSON or repeats a key (field: the pointer to the repeated key).
+ */
+export function parseStrictJson(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new JsonError(`body is not valid JSON: ${(err as Error).message.toLowerCase()}`);
+  }
+  findDuplicateKey(text);
+  return value;
+}
+
+// Scans text that JSON.parse already accepted, so only strings, brackets, colons and commas matter.
+// Iterative (an explicit stack) so deep nesting cannot overflow the call stack.
+function findDuplicateKey(text: string): void {
+  type Frame =
+    | { kind: 'object'; keys: Set<string>; path: string; expectKey: boolean; lastKey: string }
+    | {
+        kind: 'array';
+        path: string;
+        index: number;
+      };
+  const stack: Frame[] = [];
+  const childPath = (): string => {
+    const top = stack[stack.length - 1];
+    if (!top) return '';
+    return top.kind === 'object' ? `${top.path}/${escapePointer(top.lastKey)}` : `${top.path}/${top.index}`;
+  };
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.kind === 'object' && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) {
+          throw new JsonError(`duplicate key "${key}"`, `${top.path}/${escapePointer(key)}`);
+        }
+        top.keys.add(key);
+        top.lastKey = key;
+        top.expectKey = false;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (ch === '{')
+      stack.push({ kind: 'object', keys: new Set(), path: childPath(), expectKey: true, lastKey: '' });
+    else if (ch === '[') stack.push({ kind: 'array', path: childPath(), index: 0 });
+    else if (ch === '}' || ch === ']') stack.pop();
+    else if (ch === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.kind === 'object') top.expectKey = true;
+      else if (top?.kind === 'array') top.index += 1;
+    }
+    i += 1;
+  }
+}
+
+/** Escapes one JSON pointer segment (RFC 6901). */
+export function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}

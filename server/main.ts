@@ -1,0 +1,95 @@
+// Process side of the decision server: listen, hot reload, SIGHUP, graceful shutdown. The app itself is app.ts.
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { type Engine, EngineError } from '../engine/index.ts';
+// TODO(lead): re-export createWatcher from engine/index.ts; the server should import only that file.
+import { createWatcher, type PolicyWatcher } from '../engine/watcher.ts';
+import { createApp } from './app.ts';
+import { isLoopbackHost, type ServerConfig } from './config.ts';
+
+/** A listening decision server. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:8181`. */
+  url: string;
+  port: number;
+  /** The hot-reload watcher, or null when watching is off. */
+  watcher: PolicyWatcher | null;
+  /** Stops accepting connections, stops the watcher, and resolves when open requests are done. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startServer}. */
+export interface StartOptions {
+  engine: Engine;
+  config: ServerConfig;
+  logger: Logger;
+  /** Policy directory or bundle file to watch for hot reload; none: no watcher. */
+  watchPath?: string;
+}
+
+/**
+ * Refuses a configuration that would serve decisions unauthenticated beyond this machine: with no token
+ * digests the host must be loopback (docs/api.md "Authentication").
+ * @throws EngineError `invalid_config`
+ */
+export function assertSafeBinding(config: ServerConfig): void {
+  if (config.tokenSha256.length === 0 && !isLoopbackHost(config.host)) {
+    throw new EngineError('invalid_config', [
+      {
+        path: 'auth.token_sha256',
+        message: `refusing to listen on ${config.host} without authentication: no token digests are configured`,
+        hint: 'set APPWARDEN_TOKEN_SHA256 or auth.token_sha256 in --config, or bind 127.0.0.1',
+      },
+    ]);
+  }
+}
+
+/**
+ * Starts the decision server on `config.host:config.port` (port 0 picks a free port) and, with `watchPath`,
+ * the hot-reload watcher (engine/watcher.ts). The engine may not be loaded yet: decisions answer 503 until
+ * a revision is live.
+ * @throws EngineError `invalid_config` (see {@link assertSafeBinding}); the listen error (e.g. EADDRINUSE).
+ */
+export async function startServer({
+  engine,
+  config,
+  logger,
+  watchPath,
+}: StartOptions): Promise<RunningServer> {
+  assertSafeBinding(config);
+  const app = createApp({ engine, config, logger });
+  const server = await new Promise<ReturnType<typeof serve>>((resolvePromise, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolvePromise(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  let watcher: PolicyWatcher | null = null;
+  if (watchPath !== undefined) {
+    watcher = createWatcher({ engine, path: watchPath, debounceMs: config.reloadDebounceMs, logger });
+    await watcher.ready;
+  }
+  logger.info(
+    {
+      url,
+      auth: config.tokenSha256.length > 0 ? `${config.tokenSha256.length} token(s)` : 'off (loopback only)',
+      revision: engine.revision,
+    },
+    'decision server listening',
+  );
+  return {
+    url,
+    port,
+    watcher,
+    async close() {
+      await watcher?.close();
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        // Keep-alive connections would hold close() open; idle ones can go now.
+        (server as import('node:http').Server).closeIdleConnections?.();
+      });
+    },
+  };
+}
