@@ -137,7 +137,10 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[i] ?? Number.NaN;
 }
 
-/** Renders rows as a left-aligned text table (first row is the header). */
+/**
+ * Renders rows as a text table (first row is the header). Cells that are numbers (optionally with
+ * a unit or %) are right-aligned, everything else left-aligned.
+ */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const row of rows) {
@@ -145,9 +148,10 @@ export function table(rows: readonly (readonly string[])[]): string {
       widths[i] = Math.max(widths[i] ?? 0, cell.length);
     });
   }
+  const numeric = /^-?[\d.,]+ ?(%|ms|µs|s)?$|^n\/a$/;
   const line = (row: readonly string[]) =>
     row
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .map((cell, i) => (numeric.test(cell) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
   const [head, ...rest] = rows;

@@ -135,6 +135,7 @@ interface ServiceAccountTokens {
   org: string;
   id: string;
   owner: string;
+  enabled: boolean;
   tokens: Token[];
 }
 interface Population {
@@ -143,6 +144,8 @@ interface Population {
   byOrg: Map<string, Person[]>;
   guestsByOrg: Map<string, Person[]>;
   serviceAccounts: Map<string, ServiceAccountTokens[]>;
+  /** Ids of the service accounts each org declares (the others are unknown to the server). */
+  declaredServiceAccounts: Map<string, string[]>;
   admins: Map<string, string[]>;
 }
 
@@ -268,17 +271,23 @@ function buildPopulation(dice: Dice, orgs: readonly WorldOrg[], now: number): Po
     }
   }
   const serviceAccounts = new Map<string, ServiceAccountTokens[]>();
+  const declaredServiceAccounts = new Map<string, string[]>();
   const admins = new Map<string, string[]>();
   for (const org of orgs) {
     const accounts: ServiceAccountTokens[] = org.serviceAccounts.map((sa) => ({
       org: org.id,
       id: sa.id,
       owner: sa.owner,
+      enabled: sa.enabled,
       tokens: [],
     }));
+    declaredServiceAccounts.set(
+      org.id,
+      org.serviceAccounts.map((sa) => sa.id),
+    );
     // Tokens of service accounts nobody declared (deleted from the YAML, or never added).
     for (const ghost of ['jenkins-legacy', 'zap-sync']) {
-      accounts.push({ org: org.id, id: ghost, owner: `it-ops@${org.id}`, tokens: [] });
+      accounts.push({ org: org.id, id: ghost, owner: `it-ops@${org.id}`, enabled: true, tokens: [] });
     }
     for (const sa of accounts) {
       const n = dice.int(1, 3);
@@ -288,7 +297,7 @@ function buildPopulation(dice: Dice, orgs: readonly WorldOrg[], now: number): Po
     serviceAccounts.set(org.id, accounts);
     admins.set(org.id, org.admins.length > 0 ? org.admins : [`admin@${org.id}`]);
   }
-  return { people, byOrg, guestsByOrg, serviceAccounts, admins };
+  return { people, byOrg, guestsByOrg, serviceAccounts, declaredServiceAccounts, admins };
 }
 
 /** RFC 3339 UTC with second precision, as platform services send timestamps (SPEC §4). */
@@ -313,6 +322,16 @@ function pickMember(dice: Dice, pop: Population): [Person, Membership] {
   if (home === undefined) throw new Error('person without a home org');
   const m = person.memberships.length > 1 && dice.chance(0.3) ? dice.pick(person.memberships.slice(1)) : home;
   return [person, m];
+}
+
+/**
+ * Most service-account calls come from enabled, declared accounts; a disabled or undeclared one
+ * keeps trying now and then (a forgotten cron job), which is what an admin wants to see.
+ */
+function pickServiceAccount(dice: Dice, pop: Population, org: string): ServiceAccountTokens {
+  const declared = new Set(pop.declaredServiceAccounts.get(org) ?? []);
+  const accounts = pop.serviceAccounts.get(org) ?? [];
+  return dice.weighted(accounts, (a) => (declared.has(a.id) ? (a.enabled ? 12 : 1.5) : 1));
 }
 
 function membershipIn(person: Person, org: string): Membership {
@@ -353,9 +372,7 @@ function oneRequest(
       const accounts = pop.serviceAccounts.get(m.org) ?? [];
       const useSa = person.pats.length === 0 || (accounts.length > 0 && dice.chance(0.22));
       if (useSa && accounts.length > 0) {
-        // Undeclared accounts are rare in real traffic: most calls come from the declared ones.
-        const declared = accounts.slice(0, -2);
-        const sa = declared.length > 0 && dice.chance(0.9) ? dice.pick(declared) : dice.pick(accounts);
+        const sa = pickServiceAccount(dice, pop, m.org);
         const token = dice.pick(sa.tokens);
         return {
           subject: { type: 'service_account', id: sa.id },
@@ -392,8 +409,7 @@ function oneRequest(
       if (dice.chance(0.15)) {
         const org = dice.pick(knownOrgs);
         const admin = dice.pick(pop.admins.get(org) ?? [`admin@${org}`]);
-        const accounts = pop.serviceAccounts.get(org) ?? [];
-        const sa = dice.pick(accounts);
+        const sa = pickServiceAccount(dice, pop, org);
         return {
           subject: {
             type: 'user',
