@@ -52,7 +52,7 @@ export async function loadPolicyRepository(dir: string): Promise<LoadedRepositor
     throw new EngineError('invalid_policy', [
       {
         file: `${ORGS_DIR}/`,
-        message: `no ${ORGS_DIR}/ directory in ${dir}`,
+        message: `the policy repository has no ${ORGS_DIR}/ directory`,
         hint: 'put one org policy per file in orgs/',
       },
     ]);

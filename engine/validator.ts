@@ -179,6 +179,8 @@ function describeValueError(
   const schema = err.parentSchema as { enum?: unknown[]; const?: unknown; type?: string } | undefined;
   switch (err.keyword) {
     case 'type': {
+      // An enum field is best explained by its allowed values (`expiration: 30` -> did you mean "30d"?).
+      if (schema?.enum) return enumError(label, schema.enum, value);
       const want = String((err.params as { type: string }).type);
       const isScalar = value === null || ['number', 'boolean', 'bigint'].includes(typeof value);
       if (want === 'string' && isScalar) {
@@ -197,14 +199,8 @@ function describeValueError(
       }
       return { message: `${label} must be ${TYPE_WORDS[want] ?? want}, not ${describeValue(value)}` };
     }
-    case 'enum': {
-      const allowed = (schema?.enum ?? []).map(String);
-      const suggestion = typeof value === 'string' ? didYouMean(value, allowed) : undefined;
-      return {
-        message: `${label} must be one of ${allowed.join(', ')}, not ${describeValue(value)}`,
-        ...(suggestion ? { hint: `did you mean "${suggestion}"?` } : {}),
-      };
-    }
+    case 'enum':
+      return enumError(label, schema?.enum ?? [], value);
     case 'const':
       return { message: `${label} must be ${String(schema?.const)}, not ${describeValue(value)}` };
     case 'anyOf':
@@ -241,12 +237,41 @@ function describeValueError(
   }
 }
 
-function timestampError(label: string, value: unknown): { message: string; hint: string } {
+/** Words YAML 1.1 read as booleans; YAML 1.2 core keeps them as strings. */
+const YAML11_BOOLEANS = /^(y|yes|n|no|on|off|true|false)$/i;
+
+function enumError(
+  label: string,
+  allowedValues: readonly unknown[],
+  value: unknown,
+): { message: string; hint?: string } {
+  const allowed = allowedValues.map(String);
+  const suggestion =
+    typeof value === 'string' || typeof value === 'number' ? didYouMean(String(value), allowed) : undefined;
+  const hint = suggestion
+    ? `did you mean "${suggestion}"?`
+    : typeof value === 'string' && YAML11_BOOLEANS.test(value)
+      ? `${value} is read as the string "${value}", not a boolean; write ${allowed.join(' or ')}`
+      : undefined;
   return {
-    message: `${label} must be RFC 3339 with a time and an offset, not ${describeValue(value)}`,
+    message: `${label} must be one of ${allowed.join(', ')}, not ${describeValue(value)}`,
+    ...(hint ? { hint } : {}),
+  };
+}
+
+function timestampError(label: string, value: unknown): { message: string; hint: string } {
+  // Shaped right but not on the calendar (2026-02-30, 25:00): say so rather than "add a time".
+  const shaped = typeof value === 'string' && RFC3339_SHAPE.test(value);
+  return {
+    message: shaped
+      ? `${label} is not a real date and time: ${JSON.stringify(value)}`
+      : `${label} must be RFC 3339 with a time and an offset, not ${describeValue(value)}`,
     hint: 'e.g. 2026-03-01T00:00:00Z',
   };
 }
+
+const RFC3339_SHAPE =
+  /^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$/;
 
 /** Shows a key for a message: `` `expiraton` ``, or `"expi\u200bration"` when it holds invisible characters. */
 export function showKey(key: string): string {
@@ -294,6 +319,7 @@ export function semanticIssues(parsed: ParsedYaml): Issue[] {
     list.forEach((item, index) => {
       const key = keyOf(item);
       if (key === undefined) return;
+      const shown = asRecord(item) ? key : String(item);
       const at = parsed.positionOf(idPath(index));
       const first = seen.get(key);
       if (first) {
@@ -301,7 +327,7 @@ export function semanticIssues(parsed: ParsedYaml): Issue[] {
           file: parsed.file,
           ...at,
           path: formatPath(idPath(index)),
-          message: `${what} ${JSON.stringify(key)} is listed twice in ${formatPath(listPath)}`,
+          message: `${what} ${JSON.stringify(shown)} is listed twice in ${formatPath(listPath)}`,
           hint: `first at line ${first.line}; remove one`,
         });
       } else {

@@ -16,7 +16,17 @@ user_roles := {"member", "guest"}
 
 pat_settings := {"enabled", "disabled"}
 
-input_problems contains "action.name must be a string" if not is_string(input.action.name)
+# Why every check below reads input through field(): OPA rewrites `not f(input.a.b)` into
+# `x := input.a.b; not f(x)`, so a missing field would make the check undefined instead of true,
+# and a missing field would go unreported. field() is null for a missing field, never undefined.
+input_doc := doc if {
+	doc := input
+	is_object(doc)
+} else := {}
+
+field(path) := object.get(input_doc, path, null)
+
+input_problems contains "action.name must be a string" if not is_string(field(["action", "name"]))
 
 input_problems contains msg if {
 	is_string(action)
@@ -29,21 +39,21 @@ input_problems contains msg if {
 
 input_problems contains msg if {
 	want := resource_types[action]
-	not input.resource.type == want
+	not field(["resource", "type"]) == want
 	msg := concat("", ["resource.type must be \"", want, "\" for ", action])
 }
 
-input_problems contains "context.org must be a string" if not is_string(input.context.org)
+input_problems contains "context.org must be a string" if not is_string(field(["context", "org"]))
 
-input_problems contains "subject.type must be a string" if not is_string(input.subject.type)
+input_problems contains "subject.type must be a string" if not is_string(field(["subject", "type"]))
 
-input_problems contains "subject.id must be a string" if not is_string(input.subject.id)
+input_problems contains "subject.id must be a string" if not is_string(field(["subject", "id"]))
 
-input_problems contains "facts.now must be a number (epoch seconds)" if not is_number(input.facts.now)
+input_problems contains "facts.now must be a number (epoch seconds)" if not is_number(field(["facts", "now"]))
 
 input_problems contains "subject.properties.role must be \"member\" or \"guest\" for a user" if {
 	input.subject.type == "user"
-	not user_roles[input.subject.properties.role]
+	not user_roles[field(["subject", "properties", "role"])]
 }
 
 input_problems contains "subject.properties.orgs must be an array of org ids" if {
@@ -63,35 +73,35 @@ input_problems contains "subject.properties.joined_at must be a number (epoch se
 
 input_problems contains msg if {
 	action in {"app.connect", "app.use", "token.use", "rule.trigger"}
-	not is_string(input.resource.id)
+	not is_string(field(["resource", "id"]))
 	msg := concat("", ["resource.id must be a string for ", action])
 }
 
 input_problems contains msg if {
 	action in token_actions
-	not kind_words[input.resource.properties.kind]
+	not kind_words[field(["resource", "properties", "kind"])]
 	msg := concat("", ["resource.properties.kind must be \"personal_access\" or \"service_account\" for ", action])
 }
 
 input_problems contains "resource.properties.service_account must be a string for a service-account token" if {
 	action in token_actions
 	input.resource.properties.kind == "service_account"
-	not is_string(input.resource.properties.service_account)
+	not is_string(field(["resource", "properties", "service_account"]))
 }
 
 input_problems contains "resource.properties.created_at must be a number (epoch seconds) for token.use" if {
 	action == "token.use"
-	not is_number(input.resource.properties.created_at)
+	not is_number(field(["resource", "properties", "created_at"]))
 }
 
 input_problems contains "facts.token_revoked must be a boolean for token.use" if {
 	action == "token.use"
-	not is_boolean(input.facts.token_revoked)
+	not is_boolean(field(["facts", "token_revoked"]))
 }
 
 input_problems contains msg if {
 	action in token_actions
-	not is_array(input.facts.history)
+	not is_array(field(["facts", "history"]))
 	msg := concat("", ["facts.history must be an array of settings epochs for ", action])
 }
 
@@ -108,7 +118,7 @@ input_problems contains msg if {
 
 input_problems contains "context.via must be \"app\" or \"personal_access_token\" for api.use" if {
 	action == "api.use"
-	not guest_route_settings[input.context.via]
+	not guest_route_settings[field(["context", "via"])]
 }
 
 valid_epoch(i, epoch) if {
