@@ -65,6 +65,17 @@ function parsePort(value: string): number {
   return Number(value);
 }
 
+// A path that does not exist is a usage error (2), not an invalid repository (1).
+function missing(path: string, what: string, io: CliIo): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch {
+    io.stderr(`${what} ${path} does not exist\n`);
+    return true;
+  }
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -92,6 +103,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       '\nExit codes: 0 valid, 1 invalid (every problem listed as file:line:col: message), 2 error.',
     )
     .action(async (dir: string, opts: { format: 'text' | 'json' }) => {
+      if (missing(dir, 'policy directory', io)) {
+        code = EXIT.error;
+        return;
+      }
       try {
         const { revision, orgs } = await loadAndValidate(dir);
         if (opts.format === 'json')
@@ -133,6 +148,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         'Exit codes: 0 a decision was printed (allow or deny), 1 invalid policy or request, 2 usage or runtime error.',
     )
     .action(async (opts: { policy: string; input: string; at?: string; history: string[] }) => {
+      if (missing(opts.policy, '--policy', io)) {
+        code = EXIT.error;
+        return;
+      }
       let at = Math.floor(Date.now() / 1000);
       if (opts.at !== undefined) {
         const parsed = parseRfc3339(opts.at);
@@ -216,6 +235,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     .requiredOption('--policy <dir>', 'policy repository directory')
     .requiredOption('-o, --output <file>', 'bundle file to write, e.g. bundle.tar.gz')
     .action(async (opts: { policy: string; output: string }) => {
+      if (missing(opts.policy, '--policy', io)) {
+        code = EXIT.error;
+        return;
+      }
       try {
         const { revision } = await buildBundle(opts.policy, opts.output);
         io.stdout(`wrote ${opts.output} (revision ${revision})\n`);
