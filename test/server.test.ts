@@ -142,7 +142,7 @@ test('malformed JSON, duplicate keys, non-objects, empty and non-UTF-8 bodies ar
 test('a wrong or missing field is 400 invalid_request naming the field', async () => {
   const { post, engine } = setup();
   const cases: [Record<string, unknown>, string][] = [
-    [{ ...request('x'), resource: { type: 'app', id: 1204567890123456789 } }, '/resource/id'],
+    [{ ...request('x'), resource: { type: 'app', id: 1204567890 } }, '/resource/id'],
     [{ ...request('x'), context: {} }, '/context/org'],
     [{ ...request('x'), action: { name: 'app.delete' } }, '/action/name'],
     [{ ...request('x'), context: { org: 'acme.example', now: '2026-01-01T00:00:00Z' } }, '/context/now'],
@@ -167,6 +167,13 @@ test('a wrong or missing field is 400 invalid_request naming the field', async (
     assert.is(e.field, field);
     assert.ok(e.message.length > 0);
   }
+  // A big id as the caller's JSON carries it: digits that a double cannot hold must not be rounded into an id.
+  const big = await post(
+    '/access/v1/evaluation',
+    JSON.stringify(request('x')).replace('"id":"x"', '"id":1204567890123456789'),
+  );
+  assert.is(big.status, 400);
+  assert.is((await errorOf(big)).field, '/resource/id');
   const { subject: _s, ...noSubject } = request('x');
   const missing = await post('/access/v1/evaluation', noSubject);
   assert.is((await errorOf(missing)).field, '/subject');
