@@ -47,7 +47,7 @@ const HISTORY_DIR = 'history';
  *   file, YAML, schema, SPEC §3 and history problems); `io_error` when a file cannot be read
  */
 export async function loadPolicyRepository(dir: string): Promise<LoadedRepository> {
-  const orgNames = await listYaml(dir, ORGS_DIR, true);
+  const orgNames = await listYaml(dir, ORGS_DIR);
   if (orgNames === undefined) {
     throw new EngineError('invalid_policy', [
       {
@@ -57,7 +57,7 @@ export async function loadPolicyRepository(dir: string): Promise<LoadedRepositor
       },
     ]);
   }
-  const historyNames = (await listYaml(dir, HISTORY_DIR, false)) ?? [];
+  const historyNames = (await listYaml(dir, HISTORY_DIR)) ?? [];
   const sources: SourceFile[] = [];
   for (const path of [...orgNames, ...historyNames]) {
     let bytes: Buffer;
@@ -105,7 +105,7 @@ function isYamlName(name: string): boolean {
 }
 
 /** Sorted `sub/<name>` paths of the YAML files in `dir/sub`, or undefined when `sub` is not a directory. */
-async function listYaml(dir: string, sub: string, required: boolean): Promise<string[] | undefined> {
+async function listYaml(dir: string, sub: string): Promise<string[] | undefined> {
   const full = join(dir, sub);
   try {
     const info = await stat(full);
@@ -145,7 +145,6 @@ async function listYaml(dir: string, sub: string, required: boolean): Promise<st
       names.push(`${sub}/${entry.name}`);
     }
   }
-  void required;
   return names.sort();
 }
 

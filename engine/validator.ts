@@ -138,7 +138,7 @@ function toPath(instancePath: string, root: unknown): PathSegment[] {
 
 /** What a field is called in messages: `app id`, `owner email`, or the key in backticks. */
 export function fieldLabel(path: readonly PathSegment[]): string {
-  const [a, b, c, d] = path.slice(-4).reverse();
+  const [a, b, c] = path.slice(-3).reverse();
   if (a === 'id' && typeof b === 'number' && (c === 'blocked' || c === 'approved')) return 'app id';
   if (a === 'id' && typeof b === 'number' && c === 'service_accounts') return 'service account id';
   if (a === 'org' && (b === 'metadata' || path.length === 1)) return 'org id';
@@ -147,7 +147,6 @@ export function fieldLabel(path: readonly PathSegment[]): string {
     return 'admin email';
   if (typeof a === 'number' && b === 'notify') return 'notify recipient';
   if (a === 'at' && typeof b === 'number' && c === 'revisions') return 'timestamp';
-  void d;
   const last = [...path].reverse().find((s) => typeof s === 'string');
   return last === undefined ? 'the document' : `\`${last}\``;
 }

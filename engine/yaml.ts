@@ -85,7 +85,7 @@ export function formatPath(path: readonly PathSegment[]): string {
  *
  * @param file path reported in issues (relative to the repository root, e.g. `orgs/acme.yaml`)
  * @param text the file's text
- * @returns the parsed file, or the issues found (never both; never throws)
+ * @returns the parsed file, or the issues found (never both); problems in the text never throw
  */
 export function parseYaml(
   file: string,
@@ -172,19 +172,35 @@ export function parseYaml(
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    // yaml throws a ReferenceError for an alias without its anchor, and once expansions pass the
+    // bound: point at the alias concerned.
+    let unresolved: { offset: number; name: string } | undefined;
     let first = 0;
     visit(doc, {
       Alias(_k, node) {
-        first = node.range?.[0] ?? 0;
-        return visit.BREAK;
+        const offset = node.range?.[0] ?? 0;
+        if (first === 0) first = offset;
+        if (node.resolve(doc) === undefined) {
+          unresolved = { offset, name: node.source };
+          return visit.BREAK;
+        }
+        return undefined;
       },
     });
-    issue(
-      first,
-      `too many alias expansions (more than ${MAX_ALIAS_COUNT})`,
-      'write the values out instead of using anchors and aliases',
-    );
-    void err;
+    if (unresolved) {
+      issue(
+        unresolved.offset,
+        `alias \`*${unresolved.name}\` has no anchor before it`,
+        `define \`&${unresolved.name}\` first`,
+      );
+    } else {
+      issue(
+        first,
+        `too many alias expansions (more than ${MAX_ALIAS_COUNT})`,
+        'write the values out instead of using anchors and aliases',
+      );
+    }
   }
   if (issues.length > 0) return { issues };
 

@@ -19,6 +19,10 @@ const validDir = join(fixtures, 'valid');
 
 /** Error cases kept inline because no formatter may touch them (files that are not YAML at all). */
 const INLINE_CASES: Record<string, Record<string, string>> = {
+  'undefined-alias': {
+    'orgs/acme.yaml':
+      'apiVersion: appwarden/v1\nkind: OrgPolicy\nmetadata:\n  org: acme.example\n  name: *acme\n',
+  },
   syntax: {
     'orgs/acme.yaml':
       'apiVersion: appwarden/v1\nkind: OrgPolicy\nmetadata:\n  org: acme.example\nspec:\n  apps:\n    blocked: [{id: A1}, {id: A2}\n  tokens:\n    expiration: "30d\n',
