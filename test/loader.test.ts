@@ -243,6 +243,17 @@ test('an app id like __proto__ is data, not a prototype', () => {
   assert.is(canonicalJson(repo.data.orgs['a.example']?.apps.blocked), '{"__proto__":{"name":"odd"}}');
 });
 
+test('every error example in docs/policy-reference.md is real output of the golden cases', async () => {
+  const doc = await readFile(join(fixtures, '..', '..', '..', 'docs', 'policy-reference.md'), 'utf8');
+  const golden = new Set((await readFile(join(fixtures, 'expected.txt'), 'utf8')).split('\n'));
+  const examples = doc.split('\n').filter((l) => /^(orgs|history)\/\S*:( |\d)/.test(l));
+  assert.ok(examples.length >= 20, `only ${examples.length} examples found`);
+  assert.equal(
+    examples.filter((l) => !golden.has(l)),
+    [],
+  );
+});
+
 test('generated types are not stale (scripts/gen-types.ts --check)', async () => {
   const stale = await genTypes({
     check: true,
