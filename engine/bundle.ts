@@ -28,7 +28,12 @@ export interface LoadedBundle {
  * @param revision the revision (computed by the engine from data + wasm).
  * @throws EngineError `io_error`
  */
-export async function writeBundle(outFile: string, data: DataDocument, wasm: Uint8Array, revision: string): Promise<void> {
+export async function writeBundle(
+  outFile: string,
+  data: DataDocument,
+  wasm: Uint8Array,
+  revision: string,
+): Promise<void> {
   const manifest: BundleManifest = {
     revision,
     roots: ['orgs', 'appwarden'],
@@ -45,7 +50,9 @@ export async function writeBundle(outFile: string, data: DataDocument, wasm: Uin
       ['.manifest', 'data.json', 'policy.wasm'],
     );
   } catch (err) {
-    throw new EngineError('io_error', `cannot write bundle ${outFile}: ${(err as Error).message}`, { cause: err });
+    throw new EngineError('io_error', `cannot write bundle ${outFile}: ${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -69,7 +76,9 @@ export async function loadBundle(file: string): Promise<LoadedBundle> {
       },
     });
   } catch (err) {
-    throw new EngineError('io_error', `cannot read bundle ${file}: ${(err as Error).message}`, { cause: err });
+    throw new EngineError('io_error', `cannot read bundle ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const need = (name: string): Buffer => {
     const b = files.get(name);
@@ -83,10 +92,14 @@ export async function loadBundle(file: string): Promise<LoadedBundle> {
     data = JSON.parse(need('data.json').toString('utf8')) as DataDocument;
   } catch (err) {
     if (err instanceof EngineError) throw err;
-    throw new EngineError('invalid_bundle', [{ file, message: `bundle JSON is invalid: ${(err as Error).message}` }]);
+    throw new EngineError('invalid_bundle', [
+      { file, message: `bundle JSON is invalid: ${(err as Error).message}` },
+    ]);
   }
   if (!manifest.wasm?.some((w) => w.entrypoint === ENTRYPOINT)) {
-    throw new EngineError('invalid_bundle', [{ file, message: `bundle manifest has no wasm entrypoint ${ENTRYPOINT}` }]);
+    throw new EngineError('invalid_bundle', [
+      { file, message: `bundle manifest has no wasm entrypoint ${ENTRYPOINT}` },
+    ]);
   }
   if (data === null || typeof data !== 'object' || typeof data.orgs !== 'object' || data.orgs === null) {
     throw new EngineError('invalid_bundle', [{ file, message: 'bundle data.json has no "orgs" object' }]);

@@ -4,12 +4,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { loadBundle, writeBundle } from './bundle.ts';
 import { EngineError, type Issue, isEngineError } from './errors.ts';
-import { loadHistoryFile } from './history-file.ts';
+import {
+  compilePolicy,
+  DEFAULT_WASM_PATH,
+  type LoadedPolicy,
+  loadPolicy,
+  type MemoryLimits,
+  readPolicyWasm,
+} from './evaluator.ts';
 import { epochsFromHistory, HistoryTimeline, type OrgHistory, tokenSettingsOf, withLive } from './history.ts';
-import { type DecisionRequest, buildInput, validateRequest } from './input.ts';
-import { compilePolicy, DEFAULT_WASM_PATH, type LoadedPolicy, loadPolicy, type MemoryLimits, readPolicyWasm } from './evaluator.ts';
-import { canonicalJson } from './normalize.ts';
+import { loadHistoryFile } from './history-file.ts';
+import { buildInput, type DecisionRequest, validateRequest } from './input.ts';
 import { loadPolicyRepository } from './loader.ts';
+import { canonicalJson } from './normalize.ts';
 import { formatRfc3339, nowSeconds } from './time.ts';
 import type { DataDocument, RegoDecision, RegoInput } from './types.ts';
 
@@ -102,7 +109,10 @@ interface Live {
 /** sha256(canonical data JSON + "\n" + sha256(policy.wasm)), first 16 hex digits (DESIGN §5). */
 export function computeRevision(data: DataDocument, wasm: Uint8Array): string {
   const wasmHash = createHash('sha256').update(wasm).digest('hex');
-  return createHash('sha256').update(`${canonicalJson(data)}\n${wasmHash}`).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(`${canonicalJson(data)}\n${wasmHash}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 const MESSAGES: Record<string, string> = {
@@ -162,7 +172,12 @@ export function createEngine(opts: EngineOptions): Engine {
   // Every revision that went live, in order, so a reload that changes history files can replay them.
   const wentLive: { data: DataDocument; at: number }[] = [];
 
-  async function readSources(): Promise<{ data: DataDocument; wasm: Uint8Array; module: WebAssembly.Module; histories: OrgHistory[] }> {
+  async function readSources(): Promise<{
+    data: DataDocument;
+    wasm: Uint8Array;
+    module: WebAssembly.Module;
+    histories: OrgHistory[];
+  }> {
     const histories: OrgHistory[] = [];
     const issues: Issue[] = [];
     let data: DataDocument;
@@ -209,7 +224,11 @@ export function createEngine(opts: EngineOptions): Engine {
         const { data, wasm, module, histories } = await readSources();
         const revision = computeRevision(data, wasm);
         const historyKey = canonicalJson(histories.map((h) => ({ org: h.org, revisions: h.revisions })));
-        if (live && live.revision === revision && canonicalJson(live.histories.map((h) => ({ org: h.org, revisions: h.revisions }))) === historyKey) {
+        if (
+          live &&
+          live.revision === revision &&
+          canonicalJson(live.histories.map((h) => ({ org: h.org, revisions: h.revisions }))) === historyKey
+        ) {
           lastReload = { at, ok: true, revision };
           return { revision, changed: false, orgs: Object.keys(data.orgs).sort(), liveSince: live.liveSince };
         }
@@ -291,7 +310,11 @@ export async function loadAndValidate(
 ): Promise<{ revision: string; orgs: string[]; data: DataDocument }> {
   const repo = await loadPolicyRepository(policyDir);
   const { bytes } = await readPolicyWasm(wasmPath);
-  return { revision: computeRevision(repo.data, bytes), orgs: Object.keys(repo.data.orgs).sort(), data: repo.data };
+  return {
+    revision: computeRevision(repo.data, bytes),
+    orgs: Object.keys(repo.data.orgs).sort(),
+    data: repo.data,
+  };
 }
 
 /**
@@ -299,7 +322,11 @@ export async function loadAndValidate(
  * repository; the repository must be valid (SPEC §2).
  * @throws EngineError as {@link loadAndValidate}, and `io_error` when the file cannot be written
  */
-export async function buildBundle(policyDir: string, outFile: string, wasmPath = DEFAULT_WASM_PATH): Promise<{ revision: string }> {
+export async function buildBundle(
+  policyDir: string,
+  outFile: string,
+  wasmPath = DEFAULT_WASM_PATH,
+): Promise<{ revision: string }> {
   const { data, revision } = await loadAndValidate(policyDir, wasmPath);
   const { bytes } = await readPolicyWasm(wasmPath);
   await writeBundle(outFile, data, bytes, revision);

@@ -69,7 +69,11 @@ export class EngineError extends Error {
   readonly code: EngineErrorCode;
   readonly issues: Issue[];
 
-  constructor(code: EngineErrorCode, issuesOrMessage: readonly Issue[] | string, options?: { cause?: unknown }) {
+  constructor(
+    code: EngineErrorCode,
+    issuesOrMessage: readonly Issue[] | string,
+    options?: { cause?: unknown },
+  ) {
     const issues =
       typeof issuesOrMessage === 'string' ? [{ message: issuesOrMessage }] : sortIssues(issuesOrMessage);
     const first = issues[0];

@@ -1,9 +1,9 @@
 // Loads policy.wasm with @open-policy-agent/opa-wasm, sets the data document once per revision and
 // evaluates inputs. Everything the SDK throws (bare strings, RangeErrors) becomes an EngineError.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { EngineError } from './errors.ts';
 import type { DataDocument, RegoDecision, RegoInput } from './types.ts';
 
@@ -13,14 +13,23 @@ const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/op
   loadPolicySync: (
     wasm: WebAssembly.Module,
     memory: WebAssembly.MemoryDescriptor,
-  ) => { evaluate(input: unknown, entrypoint?: string): unknown; setData(data: unknown): void; entrypoints: Record<string, number> };
+  ) => {
+    evaluate(input: unknown, entrypoint?: string): unknown;
+    setData(data: unknown): void;
+    entrypoints: Record<string, number>;
+  };
 };
 
 /** The entrypoint of policies/appwarden (DESIGN §3). */
 export const ENTRYPOINT = 'appwarden/decision';
 
 /** Where the committed compiled policy lives. */
-export const DEFAULT_WASM_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'policies', 'policy.wasm');
+export const DEFAULT_WASM_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'policies',
+  'policy.wasm',
+);
 
 /** 64 KiB Wasm pages. */
 const PAGE = 65_536;
@@ -52,17 +61,23 @@ export function compilePolicy(wasm: Uint8Array): WebAssembly.Module {
   try {
     return new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
   } catch (err) {
-    throw new EngineError('wasm_load_error', `policy.wasm is not a valid Wasm module: ${message(err)}`, { cause: err });
+    throw new EngineError('wasm_load_error', `policy.wasm is not a valid Wasm module: ${message(err)}`, {
+      cause: err,
+    });
   }
 }
 
 /** Reads and compiles the policy Wasm file. @throws EngineError `io_error` | `wasm_load_error` */
-export async function readPolicyWasm(path = DEFAULT_WASM_PATH): Promise<{ bytes: Uint8Array; module: WebAssembly.Module }> {
+export async function readPolicyWasm(
+  path = DEFAULT_WASM_PATH,
+): Promise<{ bytes: Uint8Array; module: WebAssembly.Module }> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (err) {
-    throw new EngineError('io_error', `cannot read ${path}: ${message(err)}; run npm run build:policy`, { cause: err });
+    throw new EngineError('io_error', `cannot read ${path}: ${message(err)}; run npm run build:policy`, {
+      cause: err,
+    });
   }
   return { bytes, module: compilePolicy(bytes) };
 }
@@ -73,7 +88,11 @@ export async function readPolicyWasm(path = DEFAULT_WASM_PATH): Promise<{ bytes:
  * @param data the normalized data document of one revision.
  * @throws EngineError `wasm_load_error` when instantiation or setData fails (too large for the memory bound).
  */
-export function loadPolicy(module: WebAssembly.Module, data: DataDocument, limits: MemoryLimits = {}): LoadedPolicy {
+export function loadPolicy(
+  module: WebAssembly.Module,
+  data: DataDocument,
+  limits: MemoryLimits = {},
+): LoadedPolicy {
   const dataJson = JSON.stringify(data);
   const maximum = limits.maximumPages ?? 1024;
   // Room for the data (as JSON and as OPA values, ~3x) and a few evaluations' heaps to start with.
@@ -82,7 +101,9 @@ export function loadPolicy(module: WebAssembly.Module, data: DataDocument, limit
     try {
       const policy = loadPolicySync(module, { initial, maximum });
       if (!(ENTRYPOINT in policy.entrypoints)) {
-        throw new Error(`entrypoint ${ENTRYPOINT} is missing (has: ${Object.keys(policy.entrypoints).join(', ')})`);
+        throw new Error(
+          `entrypoint ${ENTRYPOINT} is missing (has: ${Object.keys(policy.entrypoints).join(', ')})`,
+        );
       }
       policy.setData(new TextEncoder().encode(dataJson).buffer);
       return policy;
@@ -99,7 +120,9 @@ export function loadPolicy(module: WebAssembly.Module, data: DataDocument, limit
       } catch (err) {
         // A trap mid-evaluation may leave the instance's heap inconsistent: start a fresh one.
         policy = instantiate();
-        throw new EngineError('evaluation_error', `policy evaluation failed: ${message(err)}`, { cause: err });
+        throw new EngineError('evaluation_error', `policy evaluation failed: ${message(err)}`, {
+          cause: err,
+        });
       }
       if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined;
       const first = resultSet[0] as { result?: unknown };

@@ -23,7 +23,10 @@ export interface OrgHistory {
 }
 
 /** Every setting's default: before the first revision of a history (SPEC §5). */
-export const DEFAULT_TOKEN_SETTINGS: TokenSettings = { expiration_days: null, personal_access_tokens: 'enabled' };
+export const DEFAULT_TOKEN_SETTINGS: TokenSettings = {
+  expiration_days: null,
+  personal_access_tokens: 'enabled',
+};
 
 /** `30d` -> 30, `default` -> null (only the 3,650-day cap). */
 export function expirationDays(expiration: string): number | null {
@@ -53,7 +56,8 @@ export function epochsFromHistory(history: OrgHistory | undefined): SettingsEpoc
     const last = epochs[epochs.length - 1] as SettingsEpoch;
     const tokens = rev.spec.tokens ?? {};
     const next: TokenSettings = {
-      expiration_days: tokens.expiration === undefined ? last.expiration_days : expirationDays(tokens.expiration),
+      expiration_days:
+        tokens.expiration === undefined ? last.expiration_days : expirationDays(tokens.expiration),
       personal_access_tokens:
         tokens.personal_access_tokens === undefined
           ? last.personal_access_tokens

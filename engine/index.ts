@@ -24,8 +24,15 @@ export {
   type ReloadStatus,
   toWireDecision,
 } from './engine.ts';
-export { EngineError, type EngineErrorCode, formatIssue, type Issue, isEngineError, sortIssues } from './errors.ts';
-export { ACTIONS, type ActionName, buildInput, type DecisionRequest, validateRequest } from './input.ts';
+export {
+  EngineError,
+  type EngineErrorCode,
+  formatIssue,
+  type Issue,
+  isEngineError,
+  sortIssues,
+} from './errors.ts';
 export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
-export { formatRfc3339, parseRfc3339, DAY } from './time.ts';
+export { ACTIONS, type ActionName, buildInput, type DecisionRequest, validateRequest } from './input.ts';
+export { DAY, formatRfc3339, parseRfc3339 } from './time.ts';
 export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';

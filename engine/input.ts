@@ -13,13 +13,24 @@ addFormats.default(ajv);
 const validateSchema = ajv.compile(requestSchema);
 
 /** The actions of SPEC §4. */
-export const ACTIONS = ['app.connect', 'app.use', 'token.create', 'token.use', 'api.use', 'rule.trigger'] as const;
+export const ACTIONS = [
+  'app.connect',
+  'app.use',
+  'token.create',
+  'token.use',
+  'api.use',
+  'rule.trigger',
+] as const;
 /** One of {@link ACTIONS}. */
 export type ActionName = (typeof ACTIONS)[number];
 
 /** A validated AuthZEN request (schemas/decision-request.schema.json). */
 export interface DecisionRequest {
-  subject: { type: 'user' | 'service_account' | 'external_service'; id: string; properties?: Record<string, unknown> };
+  subject: {
+    type: 'user' | 'service_account' | 'external_service';
+    id: string;
+    properties?: Record<string, unknown>;
+  };
   action: { name: ActionName; properties?: Record<string, unknown> };
   resource: { type: 'app' | 'token' | 'api' | 'rule'; id?: string; properties?: Record<string, unknown> };
   context: { org: string; via?: 'app' | 'personal_access_token'; [key: string]: unknown };
@@ -36,7 +47,16 @@ const ACTION_RULES: Record<ActionName, { resource: string; subjects: string[]; n
 };
 
 /** Context keys a caller might use to choose the evaluation time; SPEC §2 forbids it. */
-const TIME_KEYS = new Set(['time', 'now', 'at', 'evaluation_time', 'eval_time', 'current_time', 'timestamp', 'request_time']);
+const TIME_KEYS = new Set([
+  'time',
+  'now',
+  'at',
+  'evaluation_time',
+  'eval_time',
+  'current_time',
+  'timestamp',
+  'request_time',
+]);
 
 /** Key names that carry secrets; a request holding one is refused (SPEC §4, §7). */
 const SECRET_KEY =
@@ -62,7 +82,9 @@ const SECRET_VALUE = [
 const MAX_DEPTH = 16;
 
 function pointer(path: (string | number)[]): string {
-  return path.length === 0 ? '/' : `/${path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+  return path.length === 0
+    ? '/'
+    : `/${path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 }
 
 /** Walks every key and string value once: depth bound, secret-looking keys and values. */
@@ -130,7 +152,10 @@ function schemaIssue(e: ErrorObject): Issue {
     case 'pattern':
     case 'format':
       if (/_at$/.test(at)) {
-        return { path: at, message: 'must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-03-01T00:00:00Z' };
+        return {
+          path: at,
+          message: 'must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-03-01T00:00:00Z',
+        };
       }
       return { path: at, message: `must be a valid ${(e.params as { format?: string }).format ?? 'value'}` };
     default:
@@ -160,7 +185,9 @@ function dedupe(issues: Issue[]): Issue[] {
  */
 export function validateRequest(body: unknown, fieldPrefix = ''): DecisionRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new EngineError('invalid_input', [{ path: fieldPrefix || '/', message: 'the request body must be a JSON object' }]);
+    throw new EngineError('invalid_input', [
+      { path: fieldPrefix || '/', message: 'the request body must be a JSON object' },
+    ]);
   }
   const issues: Issue[] = [];
   scan(body, [], issues, 0);
@@ -171,7 +198,10 @@ export function validateRequest(body: unknown, fieldPrefix = ''): DecisionReques
   if (issues.length > 0) {
     throw new EngineError(
       'invalid_input',
-      dedupe(issues).map((i) => ({ ...i, path: `${fieldPrefix}${i.path === '/' && fieldPrefix ? '' : i.path}` })),
+      dedupe(issues).map((i) => ({
+        ...i,
+        path: `${fieldPrefix}${i.path === '/' && fieldPrefix ? '' : i.path}`,
+      })),
     );
   }
   return body as DecisionRequest;
@@ -189,7 +219,10 @@ function semanticIssues(req: DecisionRequest): Issue[] {
     }
   }
   if (req.resource.type !== rule.resource) {
-    issues.push({ path: '/resource/type', message: `${req.action.name} takes a resource of type "${rule.resource}"` });
+    issues.push({
+      path: '/resource/type',
+      message: `${req.action.name} takes a resource of type "${rule.resource}"`,
+    });
   }
   if (!rule.subjects.includes(req.subject.type)) {
     issues.push({
@@ -203,7 +236,11 @@ function semanticIssues(req: DecisionRequest): Issue[] {
   const sp = req.subject.properties ?? {};
   if (req.subject.type === 'user') {
     for (const f of ['email', 'role']) {
-      if (sp[f] === undefined) issues.push({ path: `/subject/properties/${f}`, message: `missing required field "${f}" for a user subject` });
+      if (sp[f] === undefined)
+        issues.push({
+          path: `/subject/properties/${f}`,
+          message: `missing required field "${f}" for a user subject`,
+        });
     }
   }
   const rp = req.resource.properties ?? {};
@@ -213,7 +250,10 @@ function semanticIssues(req: DecisionRequest): Issue[] {
     if (rp.kind === 'service_account') required.push('service_account');
     for (const f of required) {
       if (rp[f] === undefined) {
-        issues.push({ path: `/resource/properties/${f}`, message: `missing required field "${f}" (${req.action.name})` });
+        issues.push({
+          path: `/resource/properties/${f}`,
+          message: `missing required field "${f}" (${req.action.name})`,
+        });
       }
     }
     if (rp.kind === 'personal_access' && req.subject.type !== 'user') {
@@ -221,7 +261,10 @@ function semanticIssues(req: DecisionRequest): Issue[] {
     }
   }
   if (req.action.name === 'api.use' && req.context.via === undefined) {
-    issues.push({ path: '/context/via', message: 'missing required field "via" (api.use): "app" or "personal_access_token"' });
+    issues.push({
+      path: '/context/via',
+      message: 'missing required field "via" (api.use): "app" or "personal_access_token"',
+    });
   }
   return issues;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm test: rebuilds and checks the compiled policy, runs the Rego tests (opa test) and every uvu
+// npm test: rebuilds the compiled policy and fails when the committed one is stale, runs the Rego tests (opa test) and every uvu
 // suite (test/*.test.ts, one process per file so sockets and watchers cannot leak between files),
 // then prints the one closing line CI reads: `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
@@ -26,7 +26,17 @@ if (tools.status !== 0) {
   process.exit(1);
 }
 
-// 2. Rego unit tests and shared decision cases in OPA's interpreter.
+// 2. The committed policy.wasm must be what the Rego builds to today (rebuilt, compared).
+if (only.length === 0) {
+  const build = run('bash', ['scripts/build-policy.sh', '--check']);
+  if (build.status === 0) passed += 1;
+  else {
+    console.error('policy.wasm check failed (see above)');
+    failed += 1;
+  }
+}
+
+// 3. Rego unit tests and shared decision cases in OPA's interpreter.
 if (only.length === 0) {
   const rego = run('bash', ['scripts/test-rego.sh']);
   const out = `${rego.stdout}${rego.stderr}`;
@@ -40,7 +50,7 @@ if (only.length === 0) {
   if (rego.status !== 0 && !f && !e) failed += 1;
 }
 
-// 3. uvu suites, one process per file.
+// 4. uvu suites, one process per file.
 const files = readdirSync(join(root, 'test'))
   .filter((f) => f.endsWith('.test.ts'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
