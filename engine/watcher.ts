@@ -148,10 +148,13 @@ export function createWatcher(opts: WatcherOptions): PolicyWatcher {
     }, wait);
   }
 
+  const skip = (p: string): boolean => p.split(sep).some((s) => s === '.git' || s === 'node_modules');
   const watcher: FSWatcher = watch(root, {
     ignoreInitial: true,
     followSymlinks: true,
-    ignored: (p: string) => p.split(sep).some((s) => s === '.git' || s === 'node_modules'),
+    // A bundle's directory may be anything (/tmp, /etc/appwarden): never descend into it.
+    ...(isBundle ? { depth: 0 } : {}),
+    ignored: (p: string) => p !== root && (skip(p) || !relevant(p)),
   });
   watcher.on('all', (event, path) => schedule(event, path));
   watcher.on('error', (error) => logger?.warn({ err: error, path: root }, 'file watcher error'));

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createEngine, type Engine, loadAndValidate } from '../engine/index.ts';
+import { buildBundle, createEngine, type Engine, loadAndValidate } from '../engine/index.ts';
 import { createWatcher, type PolicyWatcher, type ReloadOutcome } from '../engine/watcher.ts';
 
 const DEBOUNCE = 50;
@@ -220,6 +220,42 @@ test('a ConfigMap ..data symlink swap goes live, and so does the next one', asyn
     assert.is(connect(f.engine, 'app-c'), 'app_blocked');
   } finally {
     await f.done();
+  }
+});
+
+test('a served bundle is reloaded when it is rebuilt; other files beside it are ignored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'appwarden-bundle-'));
+  try {
+    mkdirSync(join(dir, 'src'));
+    const src = plainRepo(join(dir, 'src'));
+    const bundle = join(dir, 'out', 'policy.tar.gz');
+    mkdirSync(join(dir, 'out'));
+    await buildBundle(src, bundle);
+    const engine = createEngine({ bundlePath: bundle });
+    await engine.load();
+    const outcomes: ReloadOutcome[] = [];
+    const watcher = createWatcher({
+      engine,
+      path: bundle,
+      debounceMs: DEBOUNCE,
+      onReload: (o) => outcomes.push(o),
+    });
+    try {
+      await watcher.ready;
+      writeFileSync(join(dir, 'out', 'notes.txt'), 'unrelated');
+      await sleep(DEBOUNCE * 4);
+      assert.is(outcomes.length, 0, 'an unrelated file does not reload');
+      const before = engine.revision;
+      writeFileSync(join(src, 'orgs', 'acme.yaml'), orgYaml('acme.example', ['app-bundled']));
+      await buildBundle(src, bundle);
+      await waitFor('the rebuilt bundle', () => engine.revision !== before);
+      assert.is(connect(engine, 'app-bundled'), 'app_blocked');
+    } finally {
+      await watcher.close();
+      engine.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
