@@ -62,7 +62,8 @@ interface RawCase {
 
 function time(text: unknown, where: string): number {
   const t = typeof text === 'string' ? parseRfc3339(text) : null;
-  if (t === null) throw new Error(`${where}: ${JSON.stringify(text)} is not an RFC 3339 timestamp with time and offset`);
+  if (t === null)
+    throw new Error(`${where}: ${JSON.stringify(text)} is not an RFC 3339 timestamp with time and offset`);
   return t;
 }
 
@@ -80,7 +81,11 @@ export async function compileCases(): Promise<CompiledCases> {
     const path = join(casesDir, f);
     const rel = relative(root, path);
     const lineCounter = new LineCounter();
-    const doc = parseDocument(await readFile(path, 'utf8'), { lineCounter, uniqueKeys: true, version: '1.2' });
+    const doc = parseDocument(await readFile(path, 'utf8'), {
+      lineCounter,
+      uniqueKeys: true,
+      version: '1.2',
+    });
     if (doc.errors.length > 0) throw new Error(`${rel}: ${doc.errors.map((e) => e.message).join('; ')}`);
     const top = doc.toJS() as { repo?: string; cases?: RawCase[] };
     const repo = top.repo ?? 'default';
@@ -88,7 +93,8 @@ export async function compileCases(): Promise<CompiledCases> {
       try {
         datasets[repo] = (await loadPolicyRepository(join(testdata, 'repos', repo))).data;
       } catch (err) {
-        if (err instanceof EngineError) throw new Error(`fixture repository ${repo}:\n${err.issues.map(formatIssue).join('\n')}`);
+        if (err instanceof EngineError)
+          throw new Error(`fixture repository ${repo}:\n${err.issues.map(formatIssue).join('\n')}`);
         throw err;
       }
     }
@@ -104,12 +110,14 @@ export async function compileCases(): Promise<CompiledCases> {
       }
       if (names.has(c.name)) throw new Error(`${where}: case name "${c.name}" is used twice`);
       names.add(c.name);
-      if (node && isMap(node) && node.has('data')) throw new Error(`${where}: give a fixture repository (repo:), not inline data`);
+      if (node && isMap(node) && node.has('data'))
+        throw new Error(`${where}: give a fixture repository (repo:), not inline data`);
       let req: ReturnType<typeof validateRequest>;
       try {
         req = validateRequest(c.input);
       } catch (err) {
-        if (err instanceof EngineError) throw new Error(`${where}: input is invalid: ${err.issues.map(formatIssue).join('; ')}`);
+        if (err instanceof EngineError)
+          throw new Error(`${where}: input is invalid: ${err.issues.map(formatIssue).join('; ')}`);
         throw err;
       }
       const at = time(c.at ?? DEFAULT_AT, `${where} at`);
@@ -117,15 +125,23 @@ export async function compileCases(): Promise<CompiledCases> {
       const raw = (c.history ?? []).find((h) => h.org === org);
       const history: OrgHistory | undefined = raw && {
         org,
-        revisions: raw.revisions.map((r, j) => ({ at: time(r.at, `${where} history[${j}].at`), spec: r.spec })),
+        revisions: raw.revisions.map((r, j) => ({
+          at: time(r.at, `${where} history[${j}].at`),
+          spec: r.spec,
+        })),
       };
       let epochs = epochsFromHistory(history);
       const orgData = Object.hasOwn(data.orgs, org) ? data.orgs[org] : undefined;
       if (orgData) epochs = withLive(epochs, tokenSettingsOf(orgData), at);
-      const input = buildInput(req, { now: at, history: epochs, token_revoked: c.facts?.token_revoked === true });
+      const input = buildInput(req, {
+        now: at,
+        history: epochs,
+        token_revoked: c.facts?.token_revoked === true,
+      });
       const want: CompiledWant = { decision: c.want.decision, code: c.want.reason };
       if (c.want.blocked_by !== undefined) want.blocked_by = c.want.blocked_by;
-      if (c.want.advice?.expires_at !== undefined) want.expires_at = time(c.want.advice.expires_at, `${where} want.advice.expires_at`);
+      if (c.want.advice?.expires_at !== undefined)
+        want.expires_at = time(c.want.advice.expires_at, `${where} want.advice.expires_at`);
       if (c.want.advice?.warning !== undefined) want.warning = c.want.advice.warning;
       if (c.want.approval_request !== undefined) want.approval_request = c.want.approval_request;
       cases.push({ name: c.name, file: rel, line, dataset: repo, input, want });

@@ -9,4 +9,8 @@ if (check && changed.length > 0) {
   console.error(`stale generated files: ${changed.join(', ')}; run npm run gen and commit them`);
   process.exit(1);
 }
-console.log(changed.length > 0 ? `${check ? 'stale' : 'wrote'}: ${changed.join(', ')}` : 'generated files are up to date');
+console.log(
+  changed.length > 0
+    ? `${check ? 'stale' : 'wrote'}: ${changed.join(', ')}`
+    : 'generated files are up to date',
+);

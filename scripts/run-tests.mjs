@@ -56,9 +56,13 @@ const files = readdirSync(join(root, 'test'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 for (const file of files) {
-  const r = run(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', `^${file.replace(/\./g, '\\.')}$`], {
-    FORCE_COLOR: '0',
-  });
+  const r = run(
+    process.execPath,
+    ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', `^${file.replace(/\./g, '\\.')}$`],
+    {
+      FORCE_COLOR: '0',
+    },
+  );
   const out = `${r.stdout}${r.stderr}`;
   const total = /Total:\s+(\d+)/.exec(out);
   const ok = /Passed:\s+(\d+)/.exec(out);

@@ -10,22 +10,36 @@ import * as assert from 'uvu/assert';
 import { compilePolicy, DEFAULT_WASM_PATH, loadPolicy } from '../engine/evaluator.ts';
 import { canonicalJson } from '../engine/normalize.ts';
 import type { RegoDecision } from '../engine/types.ts';
-import { type CompiledCase, type CompiledCases, CASES_GEN, genCases } from '../scripts/gen-cases.ts';
+import { CASES_GEN, type CompiledCase, type CompiledCases, genCases } from '../scripts/gen-cases.ts';
 
 const root = join(import.meta.dirname, '..');
 const opa = join(root, '.tools', 'bin', 'opa');
 const compiled = JSON.parse(readFileSync(CASES_GEN, 'utf8')) as CompiledCases;
 
 test('compiled cases are up to date with the case files (npm run gen)', async () => {
-  assert.equal(await genCases({ check: true }), [], 'policies/testdata/cases.gen.json is stale: run npm run gen');
+  assert.equal(
+    await genCases({ check: true }),
+    [],
+    'policies/testdata/cases.gen.json is stale: run npm run gen',
+  );
 });
 
 test('there are cases for every reason code', () => {
   const codes = new Set(compiled.cases.map((c) => c.want.code));
   for (const code of [
-    'allowed', 'org_unknown', 'app_blocked', 'app_blocked_in_other_org', 'app_not_approved', 'guest_api_restricted',
-    'pats_disabled', 'token_revoked', 'token_expired', 'service_account_unknown', 'service_account_disabled',
-    'external_automation_disabled', 'token_not_yet_valid',
+    'allowed',
+    'org_unknown',
+    'app_blocked',
+    'app_blocked_in_other_org',
+    'app_not_approved',
+    'guest_api_restricted',
+    'pats_disabled',
+    'token_revoked',
+    'token_expired',
+    'service_account_unknown',
+    'service_account_disabled',
+    'external_automation_disabled',
+    'token_not_yet_valid',
   ]) {
     assert.ok(codes.has(code), `no case wants ${code}`);
   }
@@ -34,7 +48,9 @@ test('there are cases for every reason code', () => {
 /** The Wasm path: one loaded policy per dataset, as the server does it. */
 function wasmResults(): (RegoDecision | undefined)[] {
   const module = compilePolicy(readFileSync(DEFAULT_WASM_PATH));
-  const policies = new Map(Object.entries(compiled.datasets).map(([name, data]) => [name, loadPolicy(module, data)]));
+  const policies = new Map(
+    Object.entries(compiled.datasets).map(([name, data]) => [name, loadPolicy(module, data)]),
+  );
   return compiled.cases.map((c) => policies.get(c.dataset)?.evaluate(c.input));
 }
 
@@ -61,7 +77,9 @@ function opaResults(): Record<string, RegoDecision> {
   args.push('data.casesharness.results');
   const r = spawnSync(opa, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`opa eval failed: ${r.stderr}`);
-  const out = JSON.parse(r.stdout) as { result: { expressions: { value: Record<string, RegoDecision> }[] }[] };
+  const out = JSON.parse(r.stdout) as {
+    result: { expressions: { value: Record<string, RegoDecision> }[] }[];
+  };
   return out.result[0]?.expressions[0]?.value ?? {};
 }
 
@@ -71,13 +89,20 @@ function mismatch(c: CompiledCase, got: RegoDecision | undefined): string | null
   const diffs: string[] = [];
   if (got.decision !== w.decision) diffs.push(`decision ${got.decision} != ${w.decision}`);
   if (got.context.reason.code !== w.code) diffs.push(`reason ${got.context.reason.code} != ${w.code}`);
-  if (w.blocked_by !== undefined && got.context.blocked_by !== w.blocked_by) diffs.push(`blocked_by ${got.context.blocked_by} != ${w.blocked_by}`);
+  if (w.blocked_by !== undefined && got.context.blocked_by !== w.blocked_by)
+    diffs.push(`blocked_by ${got.context.blocked_by} != ${w.blocked_by}`);
   if (w.expires_at !== undefined && got.context.advice?.expires_at !== w.expires_at) {
     diffs.push(`advice.expires_at ${got.context.advice?.expires_at} != ${w.expires_at}`);
   }
-  if (w.warning !== undefined && got.context.advice?.warning !== w.warning) diffs.push(`advice.warning ${got.context.advice?.warning} != ${w.warning}`);
-  if (w.approval_request !== undefined && (got.context.approval_request !== undefined) !== w.approval_request) {
-    diffs.push(`approval_request present ${got.context.approval_request !== undefined} != ${w.approval_request}`);
+  if (w.warning !== undefined && got.context.advice?.warning !== w.warning)
+    diffs.push(`advice.warning ${got.context.advice?.warning} != ${w.warning}`);
+  if (
+    w.approval_request !== undefined &&
+    (got.context.approval_request !== undefined) !== w.approval_request
+  ) {
+    diffs.push(
+      `approval_request present ${got.context.approval_request !== undefined} != ${w.approval_request}`,
+    );
   }
   return diffs.length > 0 ? diffs.join('; ') : null;
 }
@@ -90,7 +115,9 @@ test('Wasm and opa eval agree on every case, and both give what the case wants',
     const w = wasm[i];
     const o = ref[String(i)];
     if (canonicalJson(w ?? null) !== canonicalJson(o ?? null)) {
-      failures.push(`${c.file}:${c.line} ${c.name}: wasm and opa eval disagree\n    wasm: ${JSON.stringify(w)}\n    opa:  ${JSON.stringify(o)}`);
+      failures.push(
+        `${c.file}:${c.line} ${c.name}: wasm and opa eval disagree\n    wasm: ${JSON.stringify(w)}\n    opa:  ${JSON.stringify(o)}`,
+      );
       return;
     }
     const m = mismatch(c, w);

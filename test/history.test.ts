@@ -8,7 +8,9 @@ import type { DataDocument, OrgData } from '../engine/types.ts';
 const t = (s: string) => parseRfc3339(s) as number;
 
 test('no history: defaults since ever', () => {
-  assert.equal(epochsFromHistory(undefined), [{ start: null, expiration_days: null, personal_access_tokens: 'enabled' }]);
+  assert.equal(epochsFromHistory(undefined), [
+    { start: null, expiration_days: null, personal_access_tokens: 'enabled' },
+  ]);
 });
 
 test('each change opens an epoch; a revision that changes nothing of the tokens does not', () => {
@@ -17,7 +19,10 @@ test('each change opens an epoch; a revision that changes nothing of the tokens 
     revisions: [
       { at: t('2026-03-01T00:00:00Z'), spec: { tokens: { expiration: '30d' } } },
       { at: t('2026-03-05T00:00:00Z'), spec: { guests: { api_via_apps: 'deny' } } },
-      { at: t('2026-03-10T00:00:00Z'), spec: { tokens: { expiration: '90d', personal_access_tokens: 'disabled' } } },
+      {
+        at: t('2026-03-10T00:00:00Z'),
+        spec: { tokens: { expiration: '90d', personal_access_tokens: 'disabled' } },
+      },
       { at: t('2026-04-10T00:00:00Z'), spec: { tokens: { personal_access_tokens: 'enabled' } } },
     ],
   });
@@ -40,7 +45,13 @@ test('live settings that differ from the end of the history count as set when th
 });
 
 function data(expiration_days: number | null, pats: 'enabled' | 'disabled'): DataDocument {
-  const org = { tokens: { expiration: expiration_days ? `${expiration_days}d` : 'default', expiration_days, personal_access_tokens: pats } } as unknown as OrgData;
+  const org = {
+    tokens: {
+      expiration: expiration_days ? `${expiration_days}d` : 'default',
+      expiration_days,
+      personal_access_tokens: pats,
+    },
+  } as unknown as OrgData;
   return { orgs: { 'acme.example': org } };
 }
 

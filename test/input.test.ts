@@ -6,16 +6,32 @@ import { buildInput, validateRequest } from '../engine/input.ts';
 import { formatRfc3339, parseRfc3339 } from '../engine/time.ts';
 
 const connect = () => ({
-  subject: { type: 'user', id: 'U1', properties: { email: 'Ann@Acme.example', role: 'member', orgs: ['acme.example'] } },
+  subject: {
+    type: 'user',
+    id: 'U1',
+    properties: { email: 'Ann@Acme.example', role: 'member', orgs: ['acme.example'] },
+  },
   action: { name: 'app.connect' },
-  resource: { type: 'app', id: '1204567890123456789', properties: { name: 'FileSync Pro', scopes: ['files:read'] } },
+  resource: {
+    type: 'app',
+    id: '1204567890123456789',
+    properties: { name: 'FileSync Pro', scopes: ['files:read'] },
+  },
   context: { org: 'acme.example' },
 });
 
 const tokenUse = () => ({
-  subject: { type: 'user', id: 'U1', properties: { email: 'ann@acme.example', role: 'member', joined_at: '2026-01-01T01:00:00+01:00' } },
+  subject: {
+    type: 'user',
+    id: 'U1',
+    properties: { email: 'ann@acme.example', role: 'member', joined_at: '2026-01-01T01:00:00+01:00' },
+  },
   action: { name: 'token.use' },
-  resource: { type: 'token', id: 'tok_1', properties: { kind: 'personal_access', created_at: '2026-01-10T00:00:00Z', owner: 'U1' } },
+  resource: {
+    type: 'token',
+    id: 'tok_1',
+    properties: { kind: 'personal_access', created_at: '2026-01-10T00:00:00Z', owner: 'U1' },
+  },
   context: { org: 'acme.example' },
 });
 
@@ -49,43 +65,112 @@ const BAD: [string, unknown, string][] = [
   ['missing subject', mutate(connect, (b) => delete b.subject), '/subject'],
   ['missing org', mutate(connect, (b) => delete b.context.org), '/context/org'],
   ['unknown action', mutate(connect, (b) => (b.action.name = 'app.delete')), '/action/name'],
+  // biome-ignore lint/correctness/noPrecisionLoss: a JSON number that loses digits is what the 400 is about
   ['number as app id', mutate(connect, (b) => (b.resource.id = 1204567890123456789)), '/resource/id'],
   ['number as subject id', mutate(connect, (b) => (b.subject.id = 42)), '/subject/id'],
   ['number as org', mutate(connect, (b) => (b.context.org = 7)), '/context/org'],
   ['unknown top-level field', mutate(connect, (b) => (b.facts = { now: 1 })), '/facts'],
-  ['caller-supplied evaluation time', mutate(connect, (b) => (b.context.time = '2026-01-01T00:00:00Z')), '/context/time'],
+  [
+    'caller-supplied evaluation time',
+    mutate(connect, (b) => (b.context.time = '2026-01-01T00:00:00Z')),
+    '/context/time',
+  ],
   ['caller-supplied now', mutate(connect, (b) => (b.context.now = 1767225600)), '/context/now'],
-  ['timestamp without time', mutate(tokenUse, (b) => (b.resource.properties.created_at = '2026-01-10')), '/resource/properties/created_at'],
-  ['timestamp without offset', mutate(tokenUse, (b) => (b.resource.properties.created_at = '2026-01-10T00:00:00')), '/resource/properties/created_at'],
-  ['impossible date', mutate(tokenUse, (b) => (b.resource.properties.created_at = '2026-02-30T00:00:00Z')), '/resource/properties/created_at'],
-  ['epoch number as timestamp', mutate(tokenUse, (b) => (b.resource.properties.created_at = 1767225600)), '/resource/properties/created_at'],
-  ['secret-looking key', mutate(tokenUse, (b) => (b.resource.properties.token = 'abc')), '/resource/properties/token'],
-  ['secret-looking value', mutate(tokenUse, (b) => (b.context.note = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789')), '/context/note'],
-  ['jwt in a property', mutate(connect, (b) => (b.subject.properties.sso = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig')), '/subject/properties/sso'],
-  ['wrong resource type for the action', mutate(connect, (b) => (b.resource.type = 'token')), '/resource/type'],
+  [
+    'timestamp without time',
+    mutate(tokenUse, (b) => (b.resource.properties.created_at = '2026-01-10')),
+    '/resource/properties/created_at',
+  ],
+  [
+    'timestamp without offset',
+    mutate(tokenUse, (b) => (b.resource.properties.created_at = '2026-01-10T00:00:00')),
+    '/resource/properties/created_at',
+  ],
+  [
+    'impossible date',
+    mutate(tokenUse, (b) => (b.resource.properties.created_at = '2026-02-30T00:00:00Z')),
+    '/resource/properties/created_at',
+  ],
+  [
+    'epoch number as timestamp',
+    mutate(tokenUse, (b) => (b.resource.properties.created_at = 1767225600)),
+    '/resource/properties/created_at',
+  ],
+  [
+    'secret-looking key',
+    mutate(tokenUse, (b) => (b.resource.properties.token = 'abc')),
+    '/resource/properties/token',
+  ],
+  [
+    'secret-looking value',
+    mutate(tokenUse, (b) => (b.context.note = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789')),
+    '/context/note',
+  ],
+  [
+    'jwt in a property',
+    mutate(connect, (b) => (b.subject.properties.sso = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig')),
+    '/subject/properties/sso',
+  ],
+  [
+    'wrong resource type for the action',
+    mutate(connect, (b) => (b.resource.type = 'token')),
+    '/resource/type',
+  ],
   ['app.connect without app id', mutate(connect, (b) => delete b.resource.id), '/resource/id'],
   ['user without role', mutate(connect, (b) => delete b.subject.properties.role), '/subject/properties/role'],
   ['bad role', mutate(connect, (b) => (b.subject.properties.role = 'owner')), '/subject/properties/role'],
-  ['bad email', mutate(connect, (b) => (b.subject.properties.email = 'not-an-email')), '/subject/properties/email'],
-  ['token.use without created_at', mutate(tokenUse, (b) => delete b.resource.properties.created_at), '/resource/properties/created_at'],
-  ['token.use without owner', mutate(tokenUse, (b) => delete b.resource.properties.owner), '/resource/properties/owner'],
-  ['service-account token without its account', mutate(tokenUse, (b) => {
-    b.resource.properties.kind = 'service_account';
-    b.subject = { type: 'service_account', id: 'sa-1' };
-  }), '/resource/properties/service_account'],
-  ['api.use without via', {
-    subject: { type: 'user', id: 'U1', properties: { email: 'a@b.example', role: 'guest' } },
-    action: { name: 'api.use' }, resource: { type: 'api' }, context: { org: 'acme.example' },
-  }, '/context/via'],
-  ['rule.trigger by a user', {
-    subject: { type: 'user', id: 'U1', properties: { email: 'a@b.example', role: 'member' } },
-    action: { name: 'rule.trigger' }, resource: { type: 'rule', id: 'r1' }, context: { org: 'acme.example' },
-  }, '/subject/type'],
-  ['deep nesting', mutate(connect, (b) => {
-    let deep: any = {};
-    b.context.extra = deep;
-    for (let i = 0; i < 40; i++) deep = deep.x = {};
-  }), '/context/extra/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x'],
+  [
+    'bad email',
+    mutate(connect, (b) => (b.subject.properties.email = 'not-an-email')),
+    '/subject/properties/email',
+  ],
+  [
+    'token.use without created_at',
+    mutate(tokenUse, (b) => delete b.resource.properties.created_at),
+    '/resource/properties/created_at',
+  ],
+  [
+    'token.use without owner',
+    mutate(tokenUse, (b) => delete b.resource.properties.owner),
+    '/resource/properties/owner',
+  ],
+  [
+    'service-account token without its account',
+    mutate(tokenUse, (b) => {
+      b.resource.properties.kind = 'service_account';
+      b.subject = { type: 'service_account', id: 'sa-1' };
+    }),
+    '/resource/properties/service_account',
+  ],
+  [
+    'api.use without via',
+    {
+      subject: { type: 'user', id: 'U1', properties: { email: 'a@b.example', role: 'guest' } },
+      action: { name: 'api.use' },
+      resource: { type: 'api' },
+      context: { org: 'acme.example' },
+    },
+    '/context/via',
+  ],
+  [
+    'rule.trigger by a user',
+    {
+      subject: { type: 'user', id: 'U1', properties: { email: 'a@b.example', role: 'member' } },
+      action: { name: 'rule.trigger' },
+      resource: { type: 'rule', id: 'r1' },
+      context: { org: 'acme.example' },
+    },
+    '/subject/type',
+  ],
+  [
+    'deep nesting',
+    mutate(connect, (b) => {
+      let deep: any = {};
+      b.context.extra = deep;
+      for (let i = 0; i < 40; i++) deep = deep.x = {};
+    }),
+    '/context/extra/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x',
+  ],
 ];
 
 for (const [name, body, field] of BAD) {
@@ -96,7 +181,10 @@ for (const [name, body, field] of BAD) {
 
 test('a batch prefix is put before the field path', () => {
   try {
-    validateRequest(mutate(connect, (b) => delete b.context.org), '/evaluations/3');
+    validateRequest(
+      mutate(connect, (b) => delete b.context.org),
+      '/evaluations/3',
+    );
     assert.unreachable();
   } catch (err) {
     assert.is((err as EngineError).issues[0]?.path, '/evaluations/3/context/org');
@@ -105,6 +193,7 @@ test('a batch prefix is put before the field path', () => {
 
 test('numbers in ids get a message telling to quote them', () => {
   try {
+    // biome-ignore lint/correctness/noPrecisionLoss: a JSON number that loses digits is what the 400 is about
     validateRequest(mutate(connect, (b) => (b.resource.id = 1204567890123456789)));
     assert.unreachable();
   } catch (err) {
@@ -118,7 +207,14 @@ test('rfc 3339 parsing: offsets, fractions, calendar', () => {
   assert.is(parseRfc3339('2026-02-28T19:00:00-05:00'), 1772323200);
   assert.is(parseRfc3339('2026-03-01T00:00:00.999Z'), 1772323200);
   assert.is(parseRfc3339('2028-02-29T00:00:00Z'), 1835395200);
-  for (const bad of ['2026-03-01', '2026-03-01T00:00:00', '2026-02-29T00:00:00Z', '2026-03-01T24:00:00Z', 'yesterday', '2026-3-1T00:00:00Z']) {
+  for (const bad of [
+    '2026-03-01',
+    '2026-03-01T00:00:00',
+    '2026-02-29T00:00:00Z',
+    '2026-03-01T24:00:00Z',
+    'yesterday',
+    '2026-3-1T00:00:00Z',
+  ]) {
     assert.is(parseRfc3339(bad), null, bad);
   }
   assert.is(formatRfc3339(1772323200), '2026-03-01T00:00:00Z');
@@ -126,12 +222,24 @@ test('rfc 3339 parsing: offsets, fractions, calendar', () => {
 
 test('the Rego input has epoch seconds, lower-cased email, only known fields, and the facts', () => {
   const req = validateRequest(mutate(tokenUse, (b) => (b.context.ticket = 'T-1')));
-  const facts = { now: 1772323200, history: [{ start: null, expiration_days: null, personal_access_tokens: 'enabled' as const }], token_revoked: false };
+  const facts = {
+    now: 1772323200,
+    history: [{ start: null, expiration_days: null, personal_access_tokens: 'enabled' as const }],
+    token_revoked: false,
+  };
   const input = buildInput(req, facts);
   assert.equal(input, {
-    subject: { type: 'user', id: 'U1', properties: { email: 'ann@acme.example', role: 'member', joined_at: 1767225600 } },
+    subject: {
+      type: 'user',
+      id: 'U1',
+      properties: { email: 'ann@acme.example', role: 'member', joined_at: 1767225600 },
+    },
     action: { name: 'token.use' },
-    resource: { type: 'token', id: 'tok_1', properties: { kind: 'personal_access', owner: 'U1', created_at: 1768003200 } },
+    resource: {
+      type: 'token',
+      id: 'tok_1',
+      properties: { kind: 'personal_access', owner: 'U1', created_at: 1768003200 },
+    },
     context: { org: 'acme.example' },
     facts,
   });
