@@ -2,13 +2,14 @@
 # decision shape of DESIGN §3. Reads data.orgs (DESIGN §1) and input (DESIGN §2).
 package appwarden
 
-# Fail closed: when no rule below can decide (a field this policy relies on is missing from the
-# data, say), the answer is a deny with a reason, never an allow and never undefined.
+# Fail closed: when no rule below can decide (a value this policy relies on is missing from the
+# data, say), the answer is a deny with the code the engine uses for an undefined result
+# (DESIGN §3), never an allow and never undefined.
 default decision := {
 	"decision": false,
 	"context": {"reason": {
-		"code": "invalid_input",
-		"message": "appwarden could not decide this input, so it is denied",
+		"code": "evaluation_undefined",
+		"message": "the policy could not decide this input, so it is denied",
 	}},
 }
 

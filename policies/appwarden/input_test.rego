@@ -83,3 +83,11 @@ test_missing_settings_fail_closed if {
 	no_pats := {"acme.example": json.remove(default_org, ["tokens/personal_access_tokens"])}
 	code(pat_use(june - days(1), june, defaults_only), no_pats) == "pats_disabled"
 }
+
+# Nothing decides (no history and no token settings to stand in for it): a deny, never undefined.
+test_undecidable_input_is_denied if {
+	no_tokens := {"acme.example": object.union(object.remove(default_org, ["tokens"]), {"service_accounts": {"ci-bot": {"owner": "ops@acme.example", "enabled": true}}})}
+	d := decide(create_input(member, "service_account", june, []), no_tokens)
+	d.decision == false
+	d.context.reason.code == "evaluation_undefined"
+}

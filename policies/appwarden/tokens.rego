@@ -88,10 +88,15 @@ token_expiry := expiry_of(token_created_at) if action == "token.use"
 
 # SPEC §5: expiry(C) = min(C + 3650 days, min over epochs e with N_e set and C < end_e of
 # max(C, start_e) + N_e days), and the join-time rule.
-expiry_of(created) := min((({created + default_expiry_seconds} | policy_expiries(created)) | join_expiries(created)))
+expiry_of(created) := min(candidates) if {
+	# The epochs are passed down rather than read inside the comprehensions: a comprehension is
+	# never undefined, so unreadable epochs would otherwise leave only the 3,650-day cap.
+	known := epochs
+	candidates := ({created + default_expiry_seconds} | policy_expiries(created, known)) | join_expiries(created, known)
+}
 
-policy_expiries(created) := {expiry |
-	some epoch in epochs
+policy_expiries(created, known) := {expiry |
+	some epoch in known
 	is_number(epoch.expiration_days)
 	not ended_by(epoch, created)
 	expiry := max({created, start_or(epoch, created)}) + (epoch.expiration_days * day_seconds)
@@ -99,11 +104,11 @@ policy_expiries(created) := {expiry |
 
 # SPEC §5 join-time rule: a token created before its owner joined this org expires at the join
 # time when the org's expiration setting at that time was not `default`.
-join_expiries(created) := {joined |
+join_expiries(created, known) := {joined |
 	joined := input.subject.properties.joined_at
 	is_number(joined)
 	created < joined
-	some epoch in epochs
+	some epoch in known
 	started_by(epoch, joined)
 	not ended_by(epoch, joined)
 	is_number(epoch.expiration_days)
@@ -119,15 +124,20 @@ pats_swept(created) if {
 
 # The settings epochs of context.org that have begun by now, each with its end (DESIGN §2):
 # the next epoch's start, or null (open) when there is none or it has not begun yet.
-epochs := [{
-	"start": epoch.start,
-	"end": epoch_end(i),
-	"expiration_days": epoch.expiration_days,
-	"personal_access_tokens": epoch.personal_access_tokens,
-} |
-	some i, epoch in history
-	started_by(epoch, now)
-]
+epochs := begun if {
+	# A comprehension is never undefined: without this guard an unreadable history would be an
+	# empty one, and only the 3,650-day cap would apply.
+	all_epochs := history
+	begun := [{
+		"start": epoch.start,
+		"end": epoch_end(i),
+		"expiration_days": epoch.expiration_days,
+		"personal_access_tokens": epoch.personal_access_tokens,
+	} |
+		some i, epoch in all_epochs
+		started_by(epoch, now)
+	]
+}
 
 # Without recorded history, the live settings count as in force since ever: the strictest
 # reading, so that a missing history never lengthens a token's life.
