@@ -44,6 +44,8 @@ test_token_fields if {
 	denied_as_invalid(without(use, "/facts/token_revoked"), "token_revoked")
 	denied_as_invalid(without(use, "/facts/history"), "facts.history")
 	denied_as_invalid(with_value(use, "/facts/history/0/expiration_days", 0), "facts.history[0]")
+	denied_as_invalid(without(use, "/facts/history/0/personal_access_tokens"), "facts.history[0]")
+	denied_as_invalid(without(use, "/facts/history/0/start"), "facts.history[0]")
 	denied_as_invalid(with_value(use, "/facts/history/-", {"start": null, "expiration_days": null, "personal_access_tokens": "enabled"}), "facts.history[1]")
 	unordered := epochs([[null, null, "enabled"], [june, 30, "enabled"], [june - 1, 30, "enabled"]])
 	denied_as_invalid(pat_use(june - days(1), june, unordered), "facts.history[2]")

@@ -96,6 +96,7 @@ test_join_time_rule_skips_tokens_created_after_joining if {
 	history := example_history([["2026-03-01", 30]])
 	joined := day_ts("2026-03-15")
 	expiry_with_join(day_ts("2026-03-16"), joined, history) == day_ts("2026-04-15")
+	expiry_with_join(joined, joined, history) == joined + days(30)
 }
 
 expiry_with_join(created, joined, history) := e if {
