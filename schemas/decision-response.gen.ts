@@ -36,7 +36,8 @@ export interface DecisionResponse {
         | 'external_automation_disabled'
         | 'token_not_yet_valid'
         | 'evaluation_error'
-        | 'evaluation_undefined';
+        | 'evaluation_undefined'
+        | 'invalid_input';
       /**
        * A human sentence; not stable.
        */

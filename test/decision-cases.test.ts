@@ -83,27 +83,21 @@ function opaResults(): Record<string, RegoDecision> {
   return out.result[0]?.expressions[0]?.value ?? {};
 }
 
+/** Differences between a result and the case's want; a field the want leaves out must be absent (as in cases_test.rego). */
 function mismatch(c: CompiledCase, got: RegoDecision | undefined): string | null {
   if (!got) return 'undefined result';
   const w = c.want;
+  const ctx = got.context;
   const diffs: string[] = [];
-  if (got.decision !== w.decision) diffs.push(`decision ${got.decision} != ${w.decision}`);
-  if (got.context.reason.code !== w.code) diffs.push(`reason ${got.context.reason.code} != ${w.code}`);
-  if (w.blocked_by !== undefined && got.context.blocked_by !== w.blocked_by)
-    diffs.push(`blocked_by ${got.context.blocked_by} != ${w.blocked_by}`);
-  if (w.expires_at !== undefined && got.context.advice?.expires_at !== w.expires_at) {
-    diffs.push(`advice.expires_at ${got.context.advice?.expires_at} != ${w.expires_at}`);
-  }
-  if (w.warning !== undefined && got.context.advice?.warning !== w.warning)
-    diffs.push(`advice.warning ${got.context.advice?.warning} != ${w.warning}`);
-  if (
-    w.approval_request !== undefined &&
-    (got.context.approval_request !== undefined) !== w.approval_request
-  ) {
-    diffs.push(
-      `approval_request present ${got.context.approval_request !== undefined} != ${w.approval_request}`,
-    );
-  }
+  const check = (what: string, have: unknown, want: unknown) => {
+    if (have !== want) diffs.push(`${what} ${JSON.stringify(have)} != ${JSON.stringify(want)}`);
+  };
+  check('decision', got.decision, w.decision);
+  check('reason', ctx.reason.code, w.code);
+  check('blocked_by', ctx.blocked_by, w.blocked_by);
+  check('advice.expires_at', ctx.advice?.expires_at, w.expires_at);
+  check('advice.warning', ctx.advice?.warning, w.warning);
+  check('approval_request', ctx.approval_request !== undefined, w.approval_request === true);
   return diffs.length > 0 ? diffs.join('; ') : null;
 }
 
