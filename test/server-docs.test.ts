@@ -1,0 +1,73 @@
+// docs/api.md stays true: every curl example runs against a real server on the example repository, and
+// every reason or error code it answers is one the text right above the example names.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createEngine } from '../engine/index.ts';
+import { defaultConfig } from '../server/config.ts';
+import { type RunningServer, startServer } from '../server/main.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const doc = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
+let server: RunningServer;
+const run = promisify(execFile);
+
+/** Each ```sh block that calls the `npm start` server, with the prose between it and the previous block. */
+function examples(): { prose: string; script: string }[] {
+  const out: { prose: string; script: string }[] = [];
+  const re = /```sh\n([\s\S]*?)```/g;
+  let last = 0;
+  for (let m = re.exec(doc); m; m = re.exec(doc)) {
+    const script = m[1] ?? '';
+    if (script.includes('http://127.0.0.1:8181')) out.push({ prose: doc.slice(last, m.index), script });
+    last = m.index + m[0].length;
+  }
+  return out;
+}
+
+test.before(async () => {
+  const engine = createEngine({ policyDir: join(root, 'examples', 'policy-repo') });
+  await engine.load();
+  server = await startServer({
+    engine,
+    config: { ...defaultConfig, port: 0 },
+    logger: pino({ level: 'silent' }),
+  });
+});
+
+test.after(async () => {
+  await server?.close();
+});
+
+test('every curl example in docs/api.md answers what its text says', async () => {
+  const all = examples();
+  assert.ok(all.length >= 10, `found ${all.length} examples`);
+  for (const { prose, script } of all) {
+    // Async: the server runs in this process, a blocking spawn would starve it.
+    const r = await run('bash', ['-c', script.replaceAll('http://127.0.0.1:8181', server.url)], {
+      cwd: root,
+      timeout: 20_000,
+    }).then(
+      (o) => ({ status: 0, stdout: o.stdout, stderr: o.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        status: e.code ?? 1,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      }),
+    );
+    const name = script.split('\n')[0] ?? script;
+    assert.is(r.status, 0, `${name}: ${r.stderr}`);
+    assert.ok(r.stdout.trim().length > 0, `${name}: no output`);
+    const codes = [...r.stdout.matchAll(/"code":"([a-z_]+)"/g)].map((c) => c[1]);
+    for (const code of codes)
+      assert.ok(prose.includes(code ?? '?'), `${name}: answered ${code}, not named in the text`);
+    if (/-w '%\{http_code\}/.test(script)) assert.is(r.stdout.trim(), '200');
+  }
+});
+
+test.run();
