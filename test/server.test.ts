@@ -51,6 +51,7 @@ function fakeEngine(
       calls.push(request);
       const id = req.resource.id ?? '';
       if (id === 'explode') throw new EngineError('evaluation_error', 'wasm trap: unreachable');
+      if (id === 'bug') throw new TypeError('cannot read properties of undefined');
       const blocked = id.startsWith('blocked');
       return {
         decision: !blocked,
@@ -342,6 +343,11 @@ test('an evaluation that fails is 500 evaluation_error and still says decision: 
   assert.is(body.error.code, 'evaluation_error');
   assert.is(body.context.revision, REVISION);
   assert.not.match(JSON.stringify(body), /wasm trap/, 'internal details stay in the log');
+  const bug = await post('/v1/data/appwarden/decision', { input: request('bug') });
+  assert.is(bug.status, 500);
+  const b = (await bug.json()) as { decision: boolean; error: { code: string } };
+  assert.is(b.decision, false, 'an unexpected throw fails closed too');
+  assert.is(b.error.code, 'evaluation_error');
 });
 
 test('unknown paths are 404 JSON; a wrong method is 405 with Allow', async () => {

@@ -22,6 +22,20 @@ export function assertReady(engine: Engine): void {
 }
 
 /**
+ * `engine.decide`, failing closed: anything it throws that is not an EngineError (a bug, a library's bare
+ * throw) becomes `evaluation_error`, which answers `decision: false` (SPEC §4), never a bare 500.
+ * @throws EngineError `invalid_input` | `not_ready` | `evaluation_error`
+ */
+export function decideClosed(engine: Engine, request: unknown): Decision {
+  try {
+    return engine.decide(request);
+  } catch (err) {
+    if (isEngineError(err)) throw err;
+    throw new EngineError('evaluation_error', 'the evaluation failed', { cause: err });
+  }
+}
+
+/**
  * Registers the AuthZEN evaluation endpoints (SPEC §4). A deny is a 200 with `decision: false`; the response
  * `context` is the engine's decision context as is.
  *
@@ -37,7 +51,7 @@ export function registerEvaluationRoutes(app: Hono<AppEnv>, engine: Engine, conf
   app.post('/access/v1/evaluation', async (c) => {
     assertReady(engine);
     const body = await readJsonObject(c, config.maxBodyBytes);
-    const decision = engine.decide(body);
+    const decision = decideClosed(engine, body);
     c.set('decisions', [decision]);
     return c.json(decision);
   });
@@ -48,7 +62,7 @@ export function registerEvaluationRoutes(app: Hono<AppEnv>, engine: Engine, conf
     const { evaluations, options, ...defaults } = body;
     const semantic = readSemantic(options);
     if (evaluations === undefined || (Array.isArray(evaluations) && evaluations.length === 0)) {
-      const decision = engine.decide(defaults);
+      const decision = decideClosed(engine, defaults);
       c.set('decisions', [decision]);
       return c.json(decision);
     }
@@ -70,7 +84,7 @@ export function registerEvaluationRoutes(app: Hono<AppEnv>, engine: Engine, conf
     for (const item of items) {
       let d: Decision;
       try {
-        d = engine.decide(item);
+        d = decideClosed(engine, item);
       } catch (err) {
         if (!isEngineError(err, 'evaluation_error') && !isEngineError(err, 'evaluation_undefined')) throw err;
         c.var.logger?.error(

@@ -5,7 +5,7 @@ import type { AppEnv } from '../app.ts';
 import { readJsonObject } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
 import { invalidRequest, issuesToProblems } from '../errors.ts';
-import { assertReady } from './evaluation.ts';
+import { assertReady, decideClosed } from './evaluation.ts';
 
 /**
  * Registers `POST /v1/data/appwarden/decision`: body `{"input": <AuthZEN request>}`, answer
@@ -31,7 +31,7 @@ export function registerOpaRoutes(app: Hono<AppEnv>, engine: Engine, config: Ser
     }
     let decision: ReturnType<Engine['decide']>;
     try {
-      decision = engine.decide(input);
+      decision = decideClosed(engine, input);
     } catch (err) {
       if (isEngineError(err, 'invalid_input')) throw invalidRequest(issuesToProblems(err.issues, '/input'));
       throw err;
