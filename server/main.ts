@@ -63,6 +63,10 @@ export async function startServer({
     const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolvePromise(s));
     s.once('error', reject);
   });
+  // A decision request is small and fast; a client that trickles its headers or body is holding a socket.
+  const http = server as import('node:http').Server;
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
@@ -88,7 +92,7 @@ export async function startServer({
       await new Promise<void>((res) => {
         server.close(() => res());
         // Keep-alive connections would hold close() open; idle ones can go now.
-        (server as import('node:http').Server).closeIdleConnections?.();
+        http.closeIdleConnections?.();
       });
     },
   };
