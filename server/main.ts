@@ -2,9 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { type Engine, EngineError } from '../engine/index.ts';
-// biome-ignore lint/style/noRestrictedImports: engine/index.ts does not re-export createWatcher yet (asked of the lead); switch to it then.
-import { createWatcher, type PolicyWatcher } from '../engine/watcher.ts';
+import { createWatcher, type Engine, EngineError, type PolicyWatcher } from '../engine/index.ts';
 import { createApp } from './app.ts';
 import { isLoopbackHost, type ServerConfig } from './config.ts';
 
