@@ -34,6 +34,7 @@ export {
 } from './errors.ts';
 export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
 export { ACTIONS, type ActionName, buildInput, type DecisionRequest, validateRequest } from './input.ts';
+export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export { DAY, formatRfc3339, nowSeconds, parseRfc3339 } from './time.ts';
 export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';
 export { createWatcher, type PolicyWatcher, type ReloadOutcome, type WatcherOptions } from './watcher.ts';

@@ -158,3 +158,20 @@ export function table(rows: readonly (readonly string[])[]): string {
   if (!head) return '';
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rest.map(line)].join('\n');
 }
+
+/**
+ * Runs `main(argv)` when `moduleUrl` is the script node was started with: sets the exit code from
+ * its result, prints a thrown error's message (no stack) and exits 1.
+ */
+export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<number>): void {
+  if (!process.argv[1] || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compilePolicy, DEFAULT_WASM_PATH, loadPolicy } from '../engine/evaluator.ts';
 import { canonicalJson } from '../engine/normalize.ts';
+import { ENGINE_REASON_CODES, SPEC_REASON_CODES } from '../engine/reasons.ts';
 import type { RegoDecision } from '../engine/types.ts';
 import { CASES_GEN, type CompiledCase, type CompiledCases, genCases } from '../scripts/gen-cases.ts';
 
@@ -26,23 +27,15 @@ test('compiled cases are up to date with the case files (npm run gen)', async ()
 
 test('there are cases for every reason code', () => {
   const codes = new Set(compiled.cases.map((c) => c.want.code));
-  for (const code of [
-    'allowed',
-    'org_unknown',
-    'app_blocked',
-    'app_blocked_in_other_org',
-    'app_not_approved',
-    'guest_api_restricted',
-    'pats_disabled',
-    'token_revoked',
-    'token_expired',
-    'service_account_unknown',
-    'service_account_disabled',
-    'external_automation_disabled',
-    'token_not_yet_valid',
-  ]) {
+  for (const code of SPEC_REASON_CODES) {
     assert.ok(codes.has(code), `no case wants ${code}`);
   }
+});
+
+test('the response schema lists exactly the reason codes the engine knows', () => {
+  const schema = JSON.parse(readFileSync(join(root, 'schemas', 'decision-response.schema.json'), 'utf8'));
+  const listed = schema.properties.context.properties.reason.properties.code.enum as string[];
+  assert.equal([...listed].sort(), [...SPEC_REASON_CODES, ...ENGINE_REASON_CODES].sort());
 });
 
 /** The Wasm path: one loaded policy per dataset, as the server does it. */

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { createEngine, type Decision, type Engine, isEngineError } from '../engine/index.ts';
+import {
+  createEngine,
+  type Decision,
+  type Engine,
+  isEngineError,
+  SPEC_REASON_CODES,
+} from '../engine/index.ts';
 import { startAppwarden } from '../examples/support.ts';
 import { APPS, APPS_BY_ID } from '../examples/traffic/apps.ts';
 import { replay } from '../examples/traffic/demo.ts';
@@ -121,21 +127,7 @@ test('replaying the trace through the engine decides every request, for many dif
   assert.equal(failures, [], 'no evaluation error');
   assert.not.ok(reasons.has('evaluation_undefined'));
   // The traffic is meant to show each of these (docs/examples.md); each is a bug or a broken example if absent.
-  for (const code of [
-    'allowed',
-    'org_unknown',
-    'app_blocked',
-    'app_blocked_in_other_org',
-    'app_not_approved',
-    'guest_api_restricted',
-    'pats_disabled',
-    'token_revoked',
-    'token_expired',
-    'service_account_unknown',
-    'service_account_disabled',
-    'external_automation_disabled',
-    'token_not_yet_valid',
-  ]) {
+  for (const code of SPEC_REASON_CODES) {
     assert.ok(reasons.has(code), `no ${code} in ${JSON.stringify(Object.fromEntries(reasons))}`);
   }
   assert.ok((reasons.get('allowed') ?? 0) > trace.length / 2, 'most real traffic is allowed');

@@ -20,7 +20,7 @@ test('the TypeScript typechecks under the strict flags', () => {
 });
 
 test('biome check is clean (format, lint, boundaries, no import cycles)', () => {
-  const r = run(bin('biome'), ['check', '.']);
+  const r = run(bin('biome'), ['check', '--error-on-warnings', '.']);
   assert.is(r.status, 0, `${r.stdout}${r.stderr}`);
 });
 

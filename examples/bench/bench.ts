@@ -5,10 +5,17 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEngine, type Engine, isEngineError } from '../../engine/index.ts';
-import { quantile, ROOT, type RunningServer, startAppwarden, startOpa, table } from '../support.ts';
+import {
+  quantile,
+  ROOT,
+  type RunningServer,
+  runIfMain,
+  startAppwarden,
+  startOpa,
+  table,
+} from '../support.ts';
 import {
   BASE_TIME,
   type EvaluationRequest,
@@ -340,14 +347,4 @@ async function main(argv: string[]): Promise<number> {
   return exit;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, main);

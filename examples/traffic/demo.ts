@@ -1,9 +1,5 @@
-// `npm run demo`: replays a generated trace against a running appwarden server (or one it starts on
-// a free port) and prints decisions per action and reason, errors, throughput and latency.
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { quantile, type RunningServer, startAppwarden, table } from '../support.ts';
+import { quantile, type RunningServer, runIfMain, startAppwarden, table } from '../support.ts';
 import {
   DEFAULT_COUNT,
   DEFAULT_SEED,
@@ -206,14 +202,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -9,6 +9,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { parse } from 'yaml';
+import { ACTIONS, type ActionName, type DecisionRequest } from '../../engine/index.ts';
 import { APPS, type CatalogApp } from './apps.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,29 +23,10 @@ export const BASE_TIME: number = Date.UTC(2026, 10, 15, 12, 0, 0) / 1000;
 /** Default number of requests in a trace. */
 export const DEFAULT_COUNT = 10_000;
 
-/** The six actions of SPEC §4. */
-export const ACTIONS = [
-  'app.connect',
-  'app.use',
-  'token.create',
-  'token.use',
-  'api.use',
-  'rule.trigger',
-] as const;
-/** One of the six SPEC §4 action names. */
-export type ActionName = (typeof ACTIONS)[number];
-
+/** The six actions of SPEC §4 (the engine's list). */
+export { ACTIONS, type ActionName };
 /** An AuthZEN evaluation request exactly as a platform service sends it (SPEC §4). */
-export interface EvaluationRequest {
-  subject: {
-    type: 'user' | 'service_account' | 'external_service';
-    id: string;
-    properties?: Record<string, unknown>;
-  };
-  action: { name: ActionName };
-  resource: { type: 'app' | 'token' | 'api' | 'rule'; id?: string; properties?: Record<string, unknown> };
-  context: { org: string; via?: 'app' | 'personal_access_token' };
-}
+export type EvaluationRequest = DecisionRequest;
 
 /** What the generator needs to know about one org (read from an org policy file, or invented). */
 export interface WorldOrg {
