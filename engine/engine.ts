@@ -2,6 +2,7 @@
 // Wasm policy, swapped in atomically; decide() validates a request, adds facts, evaluates, and
 // shapes the wire decision (SPEC §4). No HTTP here: any Node process can use it.
 import { createHash, randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import { loadBundle, writeBundle } from './bundle.ts';
 import { EngineError, type Issue, isEngineError } from './errors.ts';
 import {
@@ -106,11 +107,25 @@ interface Live {
   histories: OrgHistory[];
 }
 
-/** sha256(canonical data JSON + "\n" + sha256(policy.wasm)), first 16 hex digits (DESIGN §5). */
-export function computeRevision(data: DataDocument, wasm: Uint8Array): string {
+/**
+ * The revision of a data document, its settings histories and a compiled policy (DESIGN §5):
+ * sha256 over the canonical data JSON, the canonical histories (org and revisions, sorted by org)
+ * and sha256(policy.wasm); first 16 hex digits. Anything that can change a decision changes it;
+ * comments, layout, key order, file names and a byte-order mark do not.
+ */
+export function computeRevision(
+  data: DataDocument,
+  wasm: Uint8Array,
+  histories: readonly OrgHistory[] = [],
+): string {
   const wasmHash = createHash('sha256').update(wasm).digest('hex');
+  const history = canonicalJson(
+    [...histories]
+      .sort((a, b) => a.org.localeCompare(b.org))
+      .map((h) => ({ org: h.org, revisions: h.revisions })),
+  );
   return createHash('sha256')
-    .update(`${canonicalJson(data)}\n${wasmHash}`)
+    .update(`${canonicalJson(data)}\n${history}\n${wasmHash}`)
     .digest('hex')
     .slice(0, 16);
 }
@@ -169,7 +184,7 @@ export function createEngine(opts: EngineOptions): Engine {
   let live: Live | null = null;
   let lastReload: ReloadStatus | null = null;
   let timeline = new HistoryTimeline();
-  // Every revision that went live, in order, so a reload that changes history files can replay them.
+  // Every revision that went live (settings and when), in order, replayed onto edited history files.
   const wentLive: { data: DataDocument; at: number }[] = [];
 
   async function readSources(): Promise<{
@@ -187,6 +202,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const bundle = await loadBundle(opts.bundlePath);
       data = bundle.data;
       wasm = bundle.wasm;
+      histories.push(...bundle.histories);
       module = compilePolicy(wasm);
     } else {
       const repo = await loadPolicyRepository(opts.policyDir as string);
@@ -196,7 +212,8 @@ export function createEngine(opts: EngineOptions): Engine {
     }
     for (const file of opts.historyFiles ?? []) {
       try {
-        histories.push(await loadHistoryFile(file));
+        // Absolute, so that a caller prefixing repository-relative issue paths leaves these alone.
+        histories.push(await loadHistoryFile(resolve(file)));
       } catch (err) {
         if (isEngineError(err)) issues.push(...err.issues);
         else throw err;
@@ -212,6 +229,12 @@ export function createEngine(opts: EngineOptions): Engine {
         });
       }
       seen.set(h.org, h.file ?? '');
+      if (!Object.hasOwn(data.orgs, h.org)) {
+        issues.push({
+          ...(h.file === undefined ? {} : { file: h.file }),
+          message: `history for org "${h.org}", which no org policy declares; check metadata.org / org for a typo`,
+        });
+      }
     }
     if (issues.length > 0) throw new EngineError('invalid_history', issues);
     return { data, wasm, module, histories };
@@ -222,27 +245,21 @@ export function createEngine(opts: EngineOptions): Engine {
       const at = clock();
       try {
         const { data, wasm, module, histories } = await readSources();
-        const revision = computeRevision(data, wasm);
-        const historyKey = canonicalJson(histories.map((h) => ({ org: h.org, revisions: h.revisions })));
-        if (
-          live &&
-          live.revision === revision &&
-          canonicalJson(live.histories.map((h) => ({ org: h.org, revisions: h.revisions }))) === historyKey
-        ) {
+        const revision = computeRevision(data, wasm, histories);
+        if (live && live.revision === revision) {
           lastReload = { at, ok: true, revision };
           return { revision, changed: false, orgs: Object.keys(data.orgs).sort(), liveSince: live.liveSince };
         }
         // Build everything first; the swap below is one assignment.
         const policy = loadPolicy(module, data, opts.memory);
+        // The timeline is rebuilt from the (possibly edited) history files, then every go-live replayed.
         const nextTimeline = new HistoryTimeline(histories);
-        const records = live && live.revision === revision ? wentLive : [...wentLive, { data, at }];
-        for (const r of records) nextTimeline.recordLive(r.data, r.at);
-        const liveSince = live && live.revision === revision ? live.liveSince : at;
-        if (records !== wentLive) wentLive.push({ data, at });
+        for (const r of [...wentLive, { data, at }]) nextTimeline.recordLive(r.data, r.at);
+        wentLive.push({ data, at });
         timeline = nextTimeline;
-        live = { revision, data, policy, liveSince, histories };
+        live = { revision, data, policy, liveSince: at, histories };
         lastReload = { at, ok: true, revision };
-        return { revision, changed: true, orgs: Object.keys(data.orgs).sort(), liveSince };
+        return { revision, changed: true, orgs: Object.keys(data.orgs).sort(), liveSince: at };
       } catch (err) {
         const issues = isEngineError(err) ? err.issues : [{ message: String(err) }];
         lastReload = { at, ok: false, issues };
@@ -307,19 +324,21 @@ export function createEngine(opts: EngineOptions): Engine {
 export async function loadAndValidate(
   policyDir: string,
   wasmPath = DEFAULT_WASM_PATH,
-): Promise<{ revision: string; orgs: string[]; data: DataDocument }> {
+): Promise<{ revision: string; orgs: string[]; data: DataDocument; histories: OrgHistory[] }> {
   const repo = await loadPolicyRepository(policyDir);
   const { bytes } = await readPolicyWasm(wasmPath);
   return {
-    revision: computeRevision(repo.data, bytes),
+    revision: computeRevision(repo.data, bytes, repo.histories),
     orgs: Object.keys(repo.data.orgs).sort(),
     data: repo.data,
+    histories: repo.histories,
   };
 }
 
 /**
- * Builds an OPA bundle (`.manifest` with the revision, `data.json`, `policy.wasm`) from a policy
- * repository; the repository must be valid (SPEC §2).
+ * Builds an OPA bundle (`.manifest` with the revision, `data.json`, `policy.wasm`, and the
+ * repository's settings histories in `history.json`) from a policy repository; the repository must
+ * be valid (SPEC §2). Serving the bundle decides exactly as serving the directory does.
  * @throws EngineError as {@link loadAndValidate}, and `io_error` when the file cannot be written
  */
 export async function buildBundle(
@@ -327,8 +346,8 @@ export async function buildBundle(
   outFile: string,
   wasmPath = DEFAULT_WASM_PATH,
 ): Promise<{ revision: string }> {
-  const { data, revision } = await loadAndValidate(policyDir, wasmPath);
+  const { data, revision, histories } = await loadAndValidate(policyDir, wasmPath);
   const { bytes } = await readPolicyWasm(wasmPath);
-  await writeBundle(outFile, data, bytes, revision);
+  await writeBundle(outFile, { data, wasm: bytes, revision, histories });
   return { revision };
 }

@@ -5,8 +5,13 @@ set -euo pipefail
 OPA_VERSION="${OPA_VERSION:-v1.22.3}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin/opa"
-if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
-  exit 0
+# Read the version into a variable first: `opa version | grep -q` under pipefail fails whenever grep
+# exits before opa finishes writing (SIGPIPE), which made this script reinstall a good binary.
+if [ -x "$bin" ]; then
+  have="$("$bin" version 2>/dev/null || true)"
+  if printf '%s\n' "$have" | grep -qx "Version: ${OPA_VERSION#v}"; then
+    exit 0
+  fi
 fi
 command -v go >/dev/null || { echo "install-opa: go is needed to install opa $OPA_VERSION (https://go.dev/dl)" >&2; exit 1; }
 echo "install-opa: installing opa $OPA_VERSION into .tools/bin" >&2

@@ -159,6 +159,42 @@ test('a bundle carries the same revision and decides the same; building it twice
   assert.equal({ ...a.context, decision_id: '' }, { ...b.context, decision_id: '' });
 });
 
+test('history is part of the revision and of the bundle: a bundle decides as the directory does', async () => {
+  const dir = await repo(org(''));
+  await mkdir(join(dir, 'history'));
+  const history = (to: string) =>
+    `apiVersion: appwarden/v1\nkind: PolicyHistory\norg: acme.example\nrevisions:\n  - at: 2026-03-01T00:00:00Z\n    spec: {tokens: {personal_access_tokens: disabled}}\n  - at: ${to}\n    spec: {tokens: {personal_access_tokens: enabled}}\n`;
+  writeFileSync(join(dir, 'history', 'acme.yaml'), history('2026-03-10T00:00:00Z'));
+  const now = t('2026-06-01T00:00:00Z');
+  const fromDir = createEngine({ policyDir: dir, clock: () => now });
+  const first = await fromDir.load();
+  // A PAT from 2026-03-05 was created while PATs were off: revoked for good (SPEC §5).
+  assert.is(fromDir.decide(patUse('2026-03-05T00:00:00Z')).context.reason.code, 'token_revoked');
+  const out = join(dir, 'bundle.tar.gz');
+  assert.is((await buildBundle(dir, out)).revision, first.revision);
+  const fromBundle = createEngine({ bundlePath: out, clock: () => now });
+  assert.is((await fromBundle.load()).revision, first.revision);
+  assert.is(fromBundle.decide(patUse('2026-03-05T00:00:00Z')).context.reason.code, 'token_revoked');
+  // Editing the history changes the revision (and the decision).
+  writeFileSync(join(dir, 'history', 'acme.yaml'), history('2026-03-02T00:00:00Z'));
+  const edited = await fromDir.load();
+  assert.is.not(edited.revision, first.revision);
+  assert.is(fromDir.decide(patUse('2026-03-05T00:00:00Z')).context.reason.code, 'allowed');
+});
+
+test('a --history file for an org no policy declares is rejected', async () => {
+  const dir = await repo(org(''));
+  const file = join(dir, 'typo.yaml');
+  writeFileSync(file, 'apiVersion: appwarden/v1\nkind: PolicyHistory\norg: acme.exmaple\nrevisions: []\n');
+  try {
+    await createEngine({ policyDir: dir, historyFiles: [file] }).load();
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as EngineError).code, 'invalid_history');
+    assert.match((err as EngineError).message, /no org policy declares/);
+  }
+});
+
 test('a corrupt bundle is rejected with a typed error', async () => {
   const dir = await repo(org(''));
   const out = join(dir, 'bad.tar.gz');

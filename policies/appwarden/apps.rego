@@ -66,6 +66,7 @@ app_label(entry) := concat("", [entry.name, " (", app_id, ")"]) if {
 	is_string(name)
 } else := app_id
 
-reason_suffix(entry) := concat("", [": ", entry.reason]) if {
+# The admin's reason without its closing period: the message goes on after it.
+reason_suffix(entry) := concat("", [": ", trim_right(entry.reason, ".")]) if {
 	is_string(entry.reason)
 } else := ""
