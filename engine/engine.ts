@@ -13,7 +13,7 @@ import {
   type MemoryLimits,
   readPolicyWasm,
 } from './evaluator.ts';
-import { epochsFromHistory, HistoryTimeline, type OrgHistory, tokenSettingsOf, withLive } from './history.ts';
+import { epochsForEvaluation, HistoryTimeline, type OrgHistory, tokenSettingsOf } from './history.ts';
 import { loadHistoryFile } from './history-file.ts';
 import { buildInput, type DecisionRequest, validateRequest } from './input.ts';
 import { loadPolicyRepository } from './loader.ts';
@@ -292,7 +292,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const req = validateRequest(request);
       const input = inputFor(req, decideOpts.at);
       const current = live as Live;
-      return toWireDecision(current.policy.evaluate(input), current.revision, req.context.org);
+      return toWireDecision(current.policy.evaluate(input), current.revision, input.context.org);
     },
     close() {
       live = null;
@@ -302,14 +302,16 @@ export function createEngine(opts: EngineOptions): Engine {
   function inputFor(req: DecisionRequest, at: number | undefined): RegoInput {
     const current = live;
     if (!current) throw new EngineError('not_ready', 'no valid policy is live yet');
-    const org = req.context.org;
+    const org = req.context.org.toLowerCase();
     const orgData = Object.hasOwn(current.data.orgs, org) ? current.data.orgs[org] : undefined;
     let history = timeline.epochs(org);
-    if (at !== undefined) {
+    if (at !== undefined && orgData) {
       // CLI semantics (SPEC §5): history files, then the live settings as set at the evaluation time.
-      const file = current.histories.find((h) => h.org === org);
-      history = epochsFromHistory(file);
-      if (orgData) history = withLive(history, tokenSettingsOf(orgData), at);
+      history = epochsForEvaluation(
+        current.histories.find((h) => h.org === org),
+        tokenSettingsOf(orgData),
+        at,
+      );
     }
     return buildInput(req, { now: at ?? clock(), history, token_revoked: false });
   }

@@ -81,6 +81,26 @@ export function withLive(epochs: SettingsEpoch[], live: TokenSettings, liveSince
 }
 
 /**
+ * Epochs for an evaluation at `at` outside the server (CLI `eval`, policy tests): SPEC §5 — when the
+ * live settings differ from the state the history ends in, they count as set at the evaluation
+ * time; history entries from after `at` then never happened as far as this evaluation knows.
+ * When they agree, the history is used as it is (Rego ignores epochs that begin after `at`).
+ */
+export function epochsForEvaluation(
+  history: OrgHistory | undefined,
+  live: TokenSettings,
+  at: number,
+): SettingsEpoch[] {
+  const full = epochsFromHistory(history);
+  if (same(full[full.length - 1] as SettingsEpoch, live)) return full;
+  return withLive(
+    full.filter((e) => e.start === null || e.start < at),
+    live,
+    at,
+  );
+}
+
+/**
  * The history source of a running engine: the epochs per org, seeded from PolicyHistory files and
  * extended each time a revision goes live (in memory: the store of the durable-state issue makes it
  * survive restarts). Not used by the CLI, which computes epochs per evaluation.

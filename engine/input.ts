@@ -41,6 +41,8 @@ const ACTION_RULES: Record<ActionName, { resource: string; subjects: string[]; n
   'app.connect': { resource: 'app', subjects: ['user'], needsId: true },
   'app.use': { resource: 'app', subjects: ['user'], needsId: true },
   'token.create': { resource: 'token', subjects: ['user', 'service_account'], needsId: false },
+  // The subject of token.use is whoever uses the token: its owner for a PAT, its service account
+  // for a service-account token (checked in semanticIssues).
   'token.use': { resource: 'token', subjects: ['user', 'service_account'], needsId: true },
   'api.use': { resource: 'api', subjects: ['user', 'service_account'], needsId: false },
   'rule.trigger': { resource: 'rule', subjects: ['external_service'], needsId: true },
@@ -94,6 +96,11 @@ function scan(value: unknown, path: (string | number)[], issues: Issue[], depth:
     return;
   }
   if (typeof value === 'string') {
+    const bad = badCharacter(value);
+    if (bad) {
+      issues.push({ path: pointer(path), message: bad });
+      return;
+    }
     if (SECRET_VALUE.some((re) => re.test(value))) {
       issues.push({
         path: pointer(path),
@@ -110,6 +117,11 @@ function scan(value: unknown, path: (string | number)[], issues: Issue[], depth:
   }
   if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
+      const badKey = badCharacter(k);
+      if (badKey) {
+        issues.push({ path: pointer([...path, k]), message: `key ${badKey}` });
+        continue;
+      }
       if (SECRET_KEY.test(k)) {
         issues.push({
           path: pointer([...path, k]),
@@ -120,6 +132,22 @@ function scan(value: unknown, path: (string | number)[], issues: Issue[], depth:
       scan(v, [...path, k], issues, depth + 1);
     }
   }
+}
+
+/**
+ * Lone UTF-16 surrogates (`"\ud800"`) cannot be passed on as JSON to the Wasm, whose parser
+ * rejects them, and control characters have no place in ids, emails or names: both are bad input.
+ */
+function badCharacter(text: string): string | undefined {
+  if (!text.isWellFormed())
+    return 'contains a lone UTF-16 surrogate (an invalid \\u escape); send valid Unicode';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
+  if (control) {
+    const code = control[0].charCodeAt(0).toString(16).padStart(4, '0');
+    return `contains the control character \\u${code}; remove it`;
+  }
+  return undefined;
 }
 
 const ID_FIELD = /(^|\/)(id|org|owner|service_account|orgs\/\d+)$/;
@@ -259,6 +287,20 @@ function semanticIssues(req: DecisionRequest): Issue[] {
     if (rp.kind === 'personal_access' && req.subject.type !== 'user') {
       issues.push({ path: '/subject/type', message: 'a personal access token belongs to a user subject' });
     }
+    if (req.action.name === 'token.use' && rp.kind === 'service_account') {
+      if (req.subject.type !== 'service_account') {
+        issues.push({
+          path: '/subject/type',
+          message:
+            'a service-account token is used by its service account: subject.type must be "service_account"',
+        });
+      } else if (rp.service_account !== undefined && req.subject.id !== rp.service_account) {
+        issues.push({
+          path: '/subject/id',
+          message: `a service-account token is used by its own service account: subject.id must be "${String(rp.service_account)}"`,
+        });
+      }
+    }
   }
   if (req.action.name === 'api.use' && req.context.via === undefined) {
     issues.push({
@@ -275,6 +317,16 @@ function seconds(value: unknown): number | undefined {
 }
 
 /**
+ * A token's creation time in whole seconds, rounded up when it has a fraction: SPEC §4 denies a
+ * token created "more than 60 s" after the evaluation time, and 60.9 s is more than 60 s.
+ */
+function createdSeconds(value: unknown): number | undefined {
+  const t = seconds(value);
+  if (t === undefined || typeof value !== 'string') return t;
+  return /\.\d*[1-9]\d*([Zz]|[+-])/.test(value) ? t + 1 : t;
+}
+
+/**
  * Builds the Rego input of DESIGN §2 from a validated request: only the fields the policy reads,
  * timestamps as integer epoch seconds UTC, and the server's facts.
  * @param req a request that passed {@link validateRequest}.
@@ -286,7 +338,8 @@ export function buildInput(req: DecisionRequest, facts: InputFacts): RegoInput {
   const subjectProps: Record<string, unknown> = {};
   if (typeof sp.email === 'string') subjectProps.email = sp.email.toLowerCase();
   if (sp.role !== undefined) subjectProps.role = sp.role;
-  if (Array.isArray(sp.orgs)) subjectProps.orgs = sp.orgs;
+  // Org ids are DNS names: case does not matter (SPEC §3 keeps them lower-case).
+  if (Array.isArray(sp.orgs)) subjectProps.orgs = sp.orgs.map((o) => String(o).toLowerCase());
   const joined = seconds(sp.joined_at);
   if (joined !== undefined) subjectProps.joined_at = joined;
 
@@ -294,10 +347,10 @@ export function buildInput(req: DecisionRequest, facts: InputFacts): RegoInput {
   for (const k of ['name', 'scopes', 'kind', 'owner', 'service_account'] as const) {
     if (rp[k] !== undefined) resourceProps[k] = rp[k];
   }
-  const created = seconds(rp.created_at);
+  const created = createdSeconds(rp.created_at);
   if (created !== undefined) resourceProps.created_at = created;
 
-  const context: RegoInput['context'] = { org: req.context.org };
+  const context: RegoInput['context'] = { org: req.context.org.toLowerCase() };
   if (req.context.via !== undefined) context.via = req.context.via;
 
   const input: RegoInput = {

@@ -6,7 +6,12 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { EngineError, formatIssue, type Issue } from '../engine/errors.ts';
-import { epochsFromHistory, type OrgHistory, tokenSettingsOf, withLive } from '../engine/history.ts';
+import {
+  epochsForEvaluation,
+  epochsFromHistory,
+  type OrgHistory,
+  tokenSettingsOf,
+} from '../engine/history.ts';
 import { buildInput, validateRequest } from '../engine/input.ts';
 import { loadPolicyRepository } from '../engine/loader.ts';
 import { parseRfc3339 } from '../engine/time.ts';
@@ -130,9 +135,10 @@ export async function compileCases(): Promise<CompiledCases> {
           spec: r.spec,
         })),
       };
-      let epochs = epochsFromHistory(history);
       const orgData = Object.hasOwn(data.orgs, org) ? data.orgs[org] : undefined;
-      if (orgData) epochs = withLive(epochs, tokenSettingsOf(orgData), at);
+      const epochs = orgData
+        ? epochsForEvaluation(history, tokenSettingsOf(orgData), at)
+        : epochsFromHistory(history);
       const input = buildInput(req, {
         now: at,
         history: epochs,

@@ -1,7 +1,7 @@
 // Token-setting epochs from PolicyHistory revisions and live revisions (SPEC §5, DESIGN §2).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { epochsFromHistory, HistoryTimeline, withLive } from '../engine/history.ts';
+import { epochsForEvaluation, epochsFromHistory, HistoryTimeline, withLive } from '../engine/history.ts';
 import { parseRfc3339 } from '../engine/time.ts';
 import type { DataDocument, OrgData } from '../engine/types.ts';
 
@@ -67,6 +67,34 @@ test('the timeline appends an epoch per go-live that changes token settings, and
     [null, 2000, 4000],
   );
   assert.equal(tl.epochs('other.example'), epochsFromHistory(undefined));
+});
+
+test('evaluating before the history ends: live settings that differ count from the evaluation time (SPEC §5)', () => {
+  const h90 = {
+    org: 'x.example',
+    revisions: [{ at: t('2026-03-01T00:00:00Z'), spec: { tokens: { expiration: '90d' } } }],
+  };
+  // Live 30d differs from the history's end (90d): 30d counts from --at, the later 90d never happened.
+  assert.equal(
+    epochsForEvaluation(
+      h90,
+      { expiration_days: 30, personal_access_tokens: 'enabled' },
+      t('2026-02-01T00:00:00Z'),
+    ),
+    [
+      { start: null, expiration_days: null, personal_access_tokens: 'enabled' },
+      { start: t('2026-02-01T00:00:00Z'), expiration_days: 30, personal_access_tokens: 'enabled' },
+    ],
+  );
+  // Live equal to the end: the history stands as written (Rego ignores epochs after the evaluation time).
+  assert.equal(
+    epochsForEvaluation(
+      h90,
+      { expiration_days: 90, personal_access_tokens: 'enabled' },
+      t('2026-02-01T00:00:00Z'),
+    ),
+    epochsFromHistory(h90),
+  );
 });
 
 test.run();

@@ -173,6 +173,39 @@ const BAD: [string, unknown, string][] = [
   ],
 ];
 
+BAD.push(
+  ['lone surrogate in an id', mutate(connect, (b) => (b.resource.id = 'app\ud800')), '/resource/id'],
+  [
+    'NUL in an email',
+    mutate(connect, (b) => (b.subject.properties.email = 'a\u0000@acme.example')),
+    '/subject/properties/email',
+  ],
+  ['control character in a key', mutate(connect, (b) => (b.context['x\u0001'] = 1)), '/context/x\u0001'],
+  [
+    'service-account token used by a user',
+    mutate(tokenUse, (b) => {
+      b.resource.properties = {
+        kind: 'service_account',
+        created_at: '2026-01-10T00:00:00Z',
+        service_account: 'ci-bot',
+      };
+    }),
+    '/subject/type',
+  ],
+  [
+    'service-account token used by another service account',
+    mutate(tokenUse, (b) => {
+      b.subject = { type: 'service_account', id: 'other-bot' };
+      b.resource.properties = {
+        kind: 'service_account',
+        created_at: '2026-01-10T00:00:00Z',
+        service_account: 'ci-bot',
+      };
+    }),
+    '/subject/id',
+  ],
+);
+
 for (const [name, body, field] of BAD) {
   test(`400 field: ${name}`, () => {
     assert.is(fieldOf(body), field);
@@ -243,6 +276,35 @@ test('the Rego input has epoch seconds, lower-cased email, only known fields, an
     context: { org: 'acme.example' },
     facts,
   });
+});
+
+test('org ids are case-insensitive DNS names: lower-cased in the Rego input', () => {
+  const req = validateRequest(
+    mutate(connect, (b) => {
+      b.context.org = 'Acme.EXAMPLE';
+      b.subject.properties.orgs = ['Beta.Example'];
+    }),
+  );
+  const input = buildInput(req, { now: 0, history: [], token_revoked: false });
+  assert.is(input.context.org, 'acme.example');
+  assert.equal(input.subject.properties?.orgs, ['beta.example']);
+});
+
+test('a created_at with a fraction counts from the next whole second (60.9 s ahead is more than 60 s)', () => {
+  const req = validateRequest(
+    mutate(tokenUse, (b) => (b.resource.properties.created_at = '2026-06-01T00:01:00.900Z')),
+  );
+  const input = buildInput(req, { now: 0, history: [], token_revoked: false });
+  assert.is(input.resource.properties?.created_at, (parseRfc3339('2026-06-01T00:01:00Z') as number) + 1);
+  const whole = buildInput(
+    validateRequest(mutate(tokenUse, (b) => (b.resource.properties.created_at = '2026-06-01T00:01:00.000Z'))),
+    {
+      now: 0,
+      history: [],
+      token_revoked: false,
+    },
+  );
+  assert.is(whole.resource.properties?.created_at, parseRfc3339('2026-06-01T00:01:00Z'));
 });
 
 test.run();

@@ -23,7 +23,15 @@ test_api_use_by_route if {
 
 test_members_and_service_accounts_are_never_guests if {
 	decide(api_input(member, "app"), no_app_route).decision == true
-	decide(api_input({"type": "service_account", "id": "ci-bot", "properties": {"role": "guest"}}, "app"), no_app_route).decision == true
+	with_bot := {"acme.example": object.union(no_app_route["acme.example"], {"service_accounts": {"ci-bot": {"owner": "ops@acme.example", "enabled": true}}})}
+	decide(api_input({"type": "service_account", "id": "ci-bot", "properties": {"role": "guest"}}, "app"), with_bot).decision == true
+}
+
+test_a_service_account_using_the_api_must_be_declared_and_enabled if {
+	bot := {"type": "service_account", "id": "ci-bot"}
+	code(api_input(bot, "app"), no_app_route) == "service_account_unknown"
+	disabled := {"acme.example": object.union(no_app_route["acme.example"], {"service_accounts": {"ci-bot": {"owner": "ops@acme.example", "enabled": false}}})}
+	code(api_input(bot, "app"), disabled) == "service_account_disabled"
 }
 
 test_app_actions_are_the_app_route if {
@@ -41,6 +49,7 @@ test_pats_are_the_pat_route if {
 
 test_guest_restriction_before_token_rules if {
 	off := {"acme.example": object.union(no_pat_route["acme.example"], {"tokens": {"personal_access_tokens": "disabled"}})}
-	code(create_input(guest, "personal_access", june, defaults_only), off) == "guest_api_restricted"
-	code(create_input(member, "personal_access", june, defaults_only), off) == "pats_disabled"
+	off_history := epochs([[null, null, "disabled"]])
+	code(create_input(guest, "personal_access", june, off_history), off) == "guest_api_restricted"
+	code(create_input(member, "personal_access", june, off_history), off) == "pats_disabled"
 }

@@ -100,13 +100,21 @@ input_problems contains "facts.token_revoked must be a boolean for token.use" if
 }
 
 input_problems contains msg if {
-	action in token_actions
+	needs_history
 	not is_array(field(["facts", "history"]))
 	msg := concat("", ["facts.history must be an array of settings epochs for ", action])
 }
 
+# The token rules read the settings epochs: token actions, and API use through a PAT.
+needs_history if action in token_actions
+
+needs_history if {
+	action == "api.use"
+	field(["context", "via"]) == "personal_access_token"
+}
+
 input_problems contains msg if {
-	action in token_actions
+	needs_history
 	is_array(input.facts.history)
 	some i, epoch in input.facts.history
 	not valid_epoch(i, epoch)

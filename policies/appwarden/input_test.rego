@@ -82,8 +82,10 @@ test_missing_settings_fail_closed if {
 	code(app_input("app.use", guest, "A1"), broken) == "guest_api_restricted"
 	no_mode := {"acme.example": json.remove(default_org, ["apps/mode"])}
 	code(valid_app, no_mode) == "app_not_approved"
+
+	# PATs are on only when the epoch in force says so explicitly.
 	no_pats := {"acme.example": json.remove(default_org, ["tokens/personal_access_tokens"])}
-	code(pat_use(june - days(1), june, defaults_only), no_pats) == "pats_disabled"
+	code(pat_use(june - days(1), june, epochs([[null, null, "disabled"]])), no_pats) == "pats_disabled"
 }
 
 # Nothing decides (no history and no token settings to stand in for it): a deny, never undefined.

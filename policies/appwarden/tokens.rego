@@ -23,27 +23,58 @@ clock_skew_seconds := 60
 # SPEC §4: an allowed token.use this close to expiry carries a warning.
 expiry_warning_seconds := 7 * day_seconds
 
-service_account_id := input.resource.properties.service_account
-
-# SPEC §4: PATs disabled now (the live setting), or the token's service account is unknown or
-# disabled. Anything but an explicit `enabled` turns PATs off (fail closed).
-token_account_denied := deny("pats_disabled", msg, {}) if {
+# A PAT is at work: a PAT is created or used, or the API is used through one (SPEC §5: while PATs
+# are off "every PAT use and creation in the org is denied", whatever action carries it).
+uses_pat if {
 	action in token_actions
 	token_kind == "personal_access"
-	not org.tokens.personal_access_tokens == "enabled"
+}
+
+uses_pat if {
+	action == "api.use"
+	input.context.via == "personal_access_token"
+}
+
+# A service account is at work: its token is created or used, or it uses the API itself.
+uses_service_account if {
+	action in token_actions
+	token_kind == "service_account"
+}
+
+uses_service_account if {
+	action == "api.use"
+	input.subject.type == "service_account"
+}
+
+service_account_id := input.resource.properties.service_account if action in token_actions
+
+service_account_id := input.subject.id if {
+	action == "api.use"
+	input.subject.type == "service_account"
+}
+
+# SPEC §5: the PAT setting in force now is the one of the latest epoch that has begun — the live
+# setting on the server, the history's at an earlier evaluation time for the CLI. Anything but an
+# explicit `enabled` counts as off (fail closed).
+current_epoch := epochs[count(epochs) - 1]
+
+pats_enabled_now if current_epoch.personal_access_tokens == "enabled"
+
+# SPEC §4: PATs disabled now, or the service account is unknown or disabled.
+token_account_denied := deny("pats_disabled", msg, {}) if {
+	uses_pat
+	not pats_enabled_now
 	msg := concat("", ["personal access tokens are disabled in ", org_id])
 }
 
 token_account_denied := deny("service_account_unknown", msg, {}) if {
-	action in token_actions
-	token_kind == "service_account"
+	uses_service_account
 	not org.service_accounts[service_account_id]
 	msg := concat("", ["service account ", service_account_id, " is not declared in ", org_id])
 }
 
 token_account_denied := deny("service_account_disabled", msg, {}) if {
-	action in token_actions
-	token_kind == "service_account"
+	uses_service_account
 	account := org.service_accounts[service_account_id]
 	not account.enabled == true
 	msg := concat("", ["service account ", service_account_id, " is disabled in ", org_id])
@@ -103,8 +134,10 @@ policy_expiries(created, known) := {expiry |
 }
 
 # SPEC §5 join-time rule: a token created before its owner joined this org expires at the join
-# time when the org's expiration setting at that time was not `default`.
+# time when the org's expiration setting at that time was not `default`. Only PATs have a user as
+# owner (a PAT acts as its owner, the subject); a service account does not join orgs.
 join_expiries(created, known) := {joined |
+	token_kind == "personal_access"
 	joined := input.subject.properties.joined_at
 	is_number(joined)
 	created < joined

@@ -92,6 +92,35 @@ test_join_time_rule_needs_a_non_default_setting_at_join_time if {
 	expiry_with_join(day_ts("2026-02-01"), joined, history) == day_ts("2026-05-01")
 }
 
+test_join_time_rule_is_for_pats_only if {
+	history := example_history([["2026-03-01", 30]])
+	joined := ts("2026-03-15T12:00:00Z")
+	sa := json.patch(sa_use("ci-bot", day_ts("2026-02-01"), day_ts("2026-03-20")), [
+		{"op": "replace", "path": "/facts/history", "value": history},
+		{"op": "add", "path": "/subject/properties", "value": {"joined_at": joined}},
+	])
+	with_bot := {"acme.example": object.union(acme["acme.example"], {"service_accounts": {"ci-bot": {"owner": "ops@acme.example", "enabled": true}}})}
+	decide(sa, with_bot).decision == true
+}
+
+test_pats_off_is_read_from_the_epoch_in_force_now if {
+	# The CLI evaluating before a history's last change: PATs were still on then.
+	off_from_march := array.concat(defaults_only, [{"start": day_ts("2026-03-01"), "expiration_days": null, "personal_access_tokens": "disabled"}])
+	decide(pat_use(day_ts("2026-01-01"), day_ts("2026-02-01"), off_from_march), acme).decision == true
+	code(pat_use(day_ts("2026-01-01"), day_ts("2026-03-02"), off_from_march), acme) == "pats_disabled"
+}
+
+test_api_use_through_a_pat_while_pats_are_off if {
+	off_from_march := array.concat(defaults_only, [{"start": day_ts("2026-03-01"), "expiration_days": null, "personal_access_tokens": "disabled"}])
+	api := {
+		"subject": member, "action": {"name": "api.use"}, "resource": {"type": "api"},
+		"context": {"org": "acme.example", "via": "personal_access_token"},
+		"facts": facts_at(june, off_from_march),
+	}
+	code(api, acme) == "pats_disabled"
+	decide(json.patch(api, [{"op": "replace", "path": "/context/via", "value": "app"}]), acme).decision == true
+}
+
 test_join_time_rule_skips_tokens_created_after_joining if {
 	history := example_history([["2026-03-01", 30]])
 	joined := day_ts("2026-03-15")
@@ -102,6 +131,7 @@ test_join_time_rule_skips_tokens_created_after_joining if {
 expiry_with_join(created, joined, history) := e if {
 	e := appwarden.expiry_of(created) with input as {
 		"subject": {"type": "user", "id": "U1", "properties": {"role": "member", "joined_at": joined}},
+		"resource": {"type": "token", "id": "tok_1", "properties": {"kind": "personal_access"}},
 		"facts": facts_at(june, history),
 	}
 }
@@ -152,10 +182,12 @@ test_create_carries_the_expiry_of_a_token_created_now if {
 
 test_token_precedence if {
 	off := {"acme.example": object.union(acme["acme.example"], {"tokens": {"personal_access_tokens": "disabled"}})}
+	off_since_may := array.concat(defaults_only, [{"start": day_ts("2026-05-01"), "expiration_days": null, "personal_access_tokens": "disabled"}])
 	revoked := json.patch(pat_use(june + 3600, june, defaults_only), [{"op": "replace", "path": "/facts/token_revoked", "value": true}])
+	revoked_while_off := json.patch(pat_use(june + 3600, june, off_since_may), [{"op": "replace", "path": "/facts/token_revoked", "value": true}])
 
 	# pats_disabled before token_revoked; token_revoked before token_not_yet_valid
-	code(revoked, off) == "pats_disabled"
+	code(revoked_while_off, off) == "pats_disabled"
 	code(revoked, acme) == "token_revoked"
 
 	# token_revoked before token_expired
