@@ -13,7 +13,14 @@ import {
   type MemoryLimits,
   readPolicyWasm,
 } from './evaluator.ts';
-import { epochsForEvaluation, HistoryTimeline, type OrgHistory, tokenSettingsOf } from './history.ts';
+import {
+  epochsForEvaluation,
+  HistoryTimeline,
+  type OrgHistory,
+  type TokenSettings,
+  tokenSettingsByOrg,
+  tokenSettingsOf,
+} from './history.ts';
 import { loadHistoryFile } from './history-file.ts';
 import { buildInput, type DecisionRequest, validateRequest } from './input.ts';
 import { loadPolicyRepository } from './loader.ts';
@@ -185,7 +192,8 @@ export function createEngine(opts: EngineOptions): Engine {
   let lastReload: ReloadStatus | null = null;
   let timeline = new HistoryTimeline();
   // Every revision that went live (settings and when), in order, replayed onto edited history files.
-  const wentLive: { data: DataDocument; at: number }[] = [];
+  // Only changes of token settings are kept, so the list grows with setting changes, not reloads.
+  const wentLive: { at: number; settings: Record<string, TokenSettings> }[] = [];
 
   async function readSources(): Promise<{
     data: DataDocument;
@@ -254,8 +262,11 @@ export function createEngine(opts: EngineOptions): Engine {
         const policy = loadPolicy(module, data, opts.memory);
         // The timeline is rebuilt from the (possibly edited) history files, then every go-live replayed.
         const nextTimeline = new HistoryTimeline(histories);
-        for (const r of [...wentLive, { data, at }]) nextTimeline.recordLive(r.data, r.at);
-        wentLive.push({ data, at });
+        const settings = tokenSettingsByOrg(data);
+        const last = wentLive[wentLive.length - 1];
+        if (!last || canonicalJson(last.settings) !== canonicalJson(settings))
+          wentLive.push({ at, settings });
+        for (const r of wentLive) nextTimeline.recordSettings(r.settings, r.at);
         timeline = nextTimeline;
         live = { revision, data, policy, liveSince: at, histories };
         lastReload = { at, ok: true, revision };

@@ -42,6 +42,11 @@ export function tokenSettingsOf(org: OrgData): TokenSettings {
   };
 }
 
+/** The token settings of every org of a data document. */
+export function tokenSettingsByOrg(data: DataDocument): Record<string, TokenSettings> {
+  return Object.fromEntries(Object.entries(data.orgs).map(([org, d]) => [org, tokenSettingsOf(d)]));
+}
+
 function same(a: TokenSettings, b: TokenSettings): boolean {
   return a.expiration_days === b.expiration_days && a.personal_access_tokens === b.personal_access_tokens;
 }
@@ -115,9 +120,14 @@ export class HistoryTimeline {
 
   /** Records that `data` went live at `at` (epoch seconds): orgs whose token settings changed get a new epoch. */
   recordLive(data: DataDocument, at: number): void {
-    for (const [org, orgData] of Object.entries(data.orgs)) {
+    this.recordSettings(tokenSettingsByOrg(data), at);
+  }
+
+  /** As {@link recordLive}, from the token settings per org alone. */
+  recordSettings(settings: Readonly<Record<string, TokenSettings>>, at: number): void {
+    for (const [org, live] of Object.entries(settings)) {
       const current = this.#epochs.get(org) ?? epochsFromHistory(undefined);
-      this.#epochs.set(org, withLive(current, tokenSettingsOf(orgData), at));
+      this.#epochs.set(org, withLive(current, live, at));
     }
   }
 
