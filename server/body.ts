@@ -25,7 +25,8 @@ export function isJsonMediaType(header: string | undefined): boolean {
  * Reads the request body as a JSON object (SPEC §4 bad input), never more than `maxBytes` bytes:
  * a declared Content-Length over the limit is refused before reading; a chunked body is counted as it
  * streams and refused as soon as it passes the limit.
- * @throws HttpError 415 `unsupported_media_type`, 413 `payload_too_large`, 400 `invalid_json`
+ * @throws HttpError 415 `unsupported_media_type`, 413 `payload_too_large`, 400 `incomplete_body` (the client
+ *   disconnected mid-body), 400 `invalid_json`
  *   (not UTF-8, not JSON, duplicate key, or not an object).
  */
 export async function readJsonObject(c: Context, maxBytes: number): Promise<Record<string, unknown>> {
@@ -49,7 +50,21 @@ export async function readJsonObject(c: Context, maxBytes: number): Promise<Reco
   if (body) {
     const reader = body.getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await reader.read();
+      } catch (err) {
+        // The client went away mid-body (ECONNRESET, "aborted"): its fault, not a server error.
+        throw new HttpError(
+          400,
+          'incomplete_body',
+          'the request body ended early (the connection was closed)',
+          {
+            cause: err,
+          },
+        );
+      }
+      const { done, value } = step;
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {

@@ -1,4 +1,5 @@
 // The one mapping from errors to HTTP answers (SPEC §4 bad input): every route throws, this file answers.
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type Issue, isEngineError } from '../engine/index.ts';
@@ -6,6 +7,7 @@ import { type Issue, isEngineError } from '../engine/index.ts';
 /** Machine-readable error codes of the HTTP API (docs/api.md "Errors"). */
 export type HttpErrorCode =
   | 'invalid_json'
+  | 'incomplete_body'
   | 'invalid_request'
   | 'unsupported_media_type'
   | 'payload_too_large'
@@ -90,16 +92,29 @@ export function toHttpError(err: unknown): HttpError {
   return new HttpError(500, 'internal_error', 'internal error', { cause: err });
 }
 
-/** The JSON body of an error answer. `evaluation_error` also says `decision: false` (SPEC §4: fail closed). */
-export function errorBody(e: HttpError, revision: string | null): Record<string, unknown> {
+/** Path of the OPA Data API route, whose answers wrap the decision in `result` (OPA's shape). */
+export const OPA_DECISION_PATH = '/v1/data/appwarden/decision';
+
+/**
+ * The JSON body of an error answer. `evaluation_error` is still a decision (SPEC §4: fail closed,
+ * every response carries a decision id and the revision): `decision: false` with its context — on
+ * the OPA route wrapped as `{result, decision_id}` like any OPA answer.
+ */
+export function errorBody(e: HttpError, revision: string | null, path = ''): Record<string, unknown> {
   const error: Record<string, unknown> = { code: e.code, message: e.message, field: e.field };
   if (e.problems.length > 1) error.problems = e.problems;
   if (e.code === 'evaluation_error') {
-    return {
+    const decisionId = randomUUID();
+    const decision = {
       decision: false,
-      context: { revision, reason: { code: 'evaluation_error', message: e.message } },
-      error,
+      context: {
+        decision_id: decisionId,
+        revision,
+        reason: { code: 'evaluation_error', message: e.message },
+      },
     };
+    if (path === OPA_DECISION_PATH) return { result: decision, decision_id: decisionId, error };
+    return { ...decision, error };
   }
   return { error };
 }
@@ -107,5 +122,5 @@ export function errorBody(e: HttpError, revision: string | null): Record<string,
 /** Answers `err` on `c` as JSON with its status and headers; the single error-to-HTTP exit of the app. */
 export function errorResponse(c: Context, err: unknown, revision: string | null): Response {
   const e = toHttpError(err);
-  return c.json(errorBody(e, revision), e.status, e.headers);
+  return c.json(errorBody(e, revision, c.req.path), e.status, e.headers);
 }

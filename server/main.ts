@@ -58,13 +58,19 @@ export async function startServer({
   assertSafeBinding(config);
   const app = createApp({ engine, config, logger });
   const server = await new Promise<ReturnType<typeof serve>>((resolvePromise, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolvePromise(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: config.host,
+        port: config.port,
+        // A decision request is small and fast; a client that trickles its headers or body is holding a
+        // socket. Node enforces these timeouts only when it checks, every 30 s by default: check each second.
+        serverOptions: { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 },
+      },
+      () => resolvePromise(s),
+    );
     s.once('error', reject);
   });
-  // A decision request is small and fast; a client that trickles its headers or body is holding a socket.
-  const http = server as import('node:http').Server;
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 30_000;
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
@@ -90,7 +96,7 @@ export async function startServer({
       await new Promise<void>((res) => {
         server.close(() => res());
         // Keep-alive connections would hold close() open; idle ones can go now.
-        http.closeIdleConnections?.();
+        (server as import('node:http').Server).closeIdleConnections?.();
       });
     },
   };

@@ -12,7 +12,10 @@ export const MAX_REQUEST_ID_LENGTH = 128;
  */
 export function sanitizeRequestId(raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  const clean = raw.replace(/[^A-Za-z0-9\-_.:/+=@]/g, '').slice(0, MAX_REQUEST_ID_LENGTH);
+  // Node joins repeated headers with ", ": keep the first id, not a concatenation of all of them.
+  const clean = (raw.split(',')[0] ?? '')
+    .replace(/[^A-Za-z0-9\-_.:/+=@]/g, '')
+    .slice(0, MAX_REQUEST_ID_LENGTH);
   return clean === '' ? null : clean;
 }
 

@@ -71,6 +71,28 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('a client that disconnects mid-body is a 400 incomplete_body, not a server error', async () => {
+  const errors: string[] = [];
+  const logged = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+  const engine = createEngine({ policyDir: dir });
+  await engine.load();
+  const own = await startServer({ engine, config: { ...defaultConfig, port: 0 }, logger: logged });
+  try {
+    await new Promise<void>((resolve) => {
+      const socket = connect(own.port, '127.0.0.1', () => {
+        socket.write(`${head('Content-Length: 100\r\n')}{"sub`);
+        setTimeout(() => socket.destroy(), 50);
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(errors, [], 'nothing logged at error level');
+  } finally {
+    await own.close();
+  }
+});
+
 test('a chunked body under the limit is evaluated by the real engine', async () => {
   const body = JSON.stringify(REQUEST);
   const half = Math.floor(body.length / 2);

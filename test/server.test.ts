@@ -345,9 +345,18 @@ test('an evaluation that fails is 500 evaluation_error and still says decision: 
   assert.not.match(JSON.stringify(body), /wasm trap/, 'internal details stay in the log');
   const bug = await post('/v1/data/appwarden/decision', { input: request('bug') });
   assert.is(bug.status, 500);
-  const b = (await bug.json()) as { decision: boolean; error: { code: string } };
-  assert.is(b.decision, false, 'an unexpected throw fails closed too');
+  const b = (await bug.json()) as {
+    result: { decision: boolean; context: { decision_id: string } };
+    decision_id: string;
+    error: { code: string };
+  };
+  assert.is(b.result.decision, false, "an unexpected throw fails closed too, in OPA's result shape");
+  assert.is(b.decision_id, b.result.context.decision_id);
   assert.is(b.error.code, 'evaluation_error');
+  assert.match(
+    (body as unknown as { context: { decision_id: string } }).context.decision_id,
+    /^[0-9a-f-]{36}$/,
+  );
 });
 
 test('unknown paths are 404 JSON; a wrong method is 405 with Allow', async () => {
@@ -439,6 +448,10 @@ test('batch: every item is validated before any is evaluated; a bad item is name
   assert.is((await errorOf(notObject)).field, '/evaluations/1');
   const notArray = await post('/access/v1/evaluations', { ...request('unused'), evaluations: {} });
   assert.is((await errorOf(notArray)).field, '/evaluations');
+  // A field that neither the item nor the defaults give is the item's to give.
+  const { action: _dropped, ...noAction } = request('x') as Record<string, unknown>;
+  const missing = await post('/access/v1/evaluations', { evaluations: [noAction] });
+  assert.is((await errorOf(missing)).field, '/evaluations/0/action');
 });
 
 test('batch: more items than the limit is 400; without evaluations it answers like a single evaluation', async () => {

@@ -142,8 +142,9 @@ function mergeAndValidate(
       if (!isEngineError(err, 'invalid_input')) throw err;
       for (const p of issuesToProblems(err.issues)) {
         // Name the item's own field when it gave it; a default it inherited is named at the top level.
-        const first = p.field?.split('/')[1];
-        const own = first !== undefined && Object.hasOwn(item, first.replace(/~1/g, '/').replace(/~0/g, '~'));
+        const first = p.field?.split('/')[1]?.replace(/~1/g, '/').replace(/~0/g, '~');
+        // A field the item gave, or one that neither the item nor the defaults gave, is the item's.
+        const own = first !== undefined && (Object.hasOwn(item, first) || !Object.hasOwn(defaults, first));
         problems.push(
           own || !p.field
             ? { field: `/evaluations/${i}${p.field ?? ''}`, message: `evaluations[${i}]: ${p.message}` }
