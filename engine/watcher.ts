@@ -57,8 +57,9 @@ export interface PolicyWatcher {
  * Watches `path` and reloads `engine` after file changes. The directory itself is watched rather than a glob
  * so that editors' write-then-rename, delete + re-add and Kubernetes ConfigMap `..data` symlink swaps all
  * produce events (nothing starting with `..` is ignored; symlinks are followed). Half-written files are not
- * waited for: a load that sees one fails validation, keeps the last good revision live, and the write's
- * next event loads the final state. `.git` and `node_modules` are ignored.
+ * waited for: the last event of a write always triggers the load of the final state, but a prefix that is
+ * valid on its own can be live until then (docs/api.md "Hot reload": write files atomically).
+ * `.git` and `node_modules` are ignored.
  */
 export function createWatcher(opts: WatcherOptions): PolicyWatcher {
   const { engine, logger } = opts;

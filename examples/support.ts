@@ -1,6 +1,6 @@
 // Process and statistics helpers shared by the demo and the benchmark: free loopback ports, a
 // child appwarden server or OPA server that is waited for and stopped, percentiles, table output.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,16 +39,37 @@ export interface RunningServer {
  * @param opts.timeoutMs how long to wait for readiness, milliseconds
  * @throws Error with the child's output when it exits early or is not ready in time
  */
+/** Children still running, killed when this process exits however it exits (error, Ctrl-C, a closed pipe). */
+const children = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.once('exit', () => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => process.exit(130));
+  }
+  // `npm run demo | head` closes our stdout: end quietly, and the exit handler stops the children.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
+}
+
 export async function startProcess(
   cmd: string,
   args: string[],
   opts: { url: string; readyPath: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
 ): Promise<RunningServer> {
+  installCleanup();
   const child = spawn(cmd, args, {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let out = '';
   // Keep the tail only: a chatty server must not grow the benchmark's memory.
   const keep = (b: Buffer) => {
@@ -57,12 +78,19 @@ export async function startProcess(
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   let exited: number | string | null | undefined;
-  const exit = new Promise<void>((done) =>
+  const exit = new Promise<void>((done) => {
     child.once('exit', (code, signal) => {
       exited = code ?? signal;
+      children.delete(child);
       done();
-    }),
-  );
+    });
+    // A program that cannot be started (ENOENT) emits 'error' and never 'exit'.
+    child.once('error', (err) => {
+      exited = err.message;
+      children.delete(child);
+      done();
+    });
+  });
   const server: RunningServer = {
     url: opts.url,
     child,
@@ -113,6 +141,10 @@ export async function startAppwarden(policyDir: string): Promise<RunningServer> 
  * @throws Error with OPA's output when it does not become ready
  */
 export async function startOpa(files: string[]): Promise<RunningServer> {
+  // The pinned OPA comes from the project's installer (Go); `npm test` runs it too, the bench may come first.
+  const install = spawnSync('bash', [join(ROOT, 'scripts', 'install-opa.sh')], { stdio: 'inherit' });
+  if (install.status !== 0)
+    throw new Error('cannot install the pinned opa (scripts/install-opa.sh needs Go)');
   const port = await freePort();
   return startProcess(
     OPA_BIN,
