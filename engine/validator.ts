@@ -3,18 +3,19 @@
 
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { closest, distance } from 'fastest-levenshtein';
 import type { OrgPolicy } from '../schemas/org-policy.gen.ts';
 import orgPolicySchema from '../schemas/org-policy.schema.json' with { type: 'json' };
 import policyHistorySchema from '../schemas/policy-history.schema.json' with { type: 'json' };
 import type { Issue } from './errors.ts';
+import { formatRfc3339 } from './time.ts';
 import {
-  escapeInvisible,
   formatPath,
   hasInvisible,
   type ParsedYaml,
   type PathSegment,
+  quote,
   stripInvisible,
+  truncate,
 } from './yaml.ts';
 
 /** `$id` of the OrgPolicy schema. */
@@ -65,6 +66,7 @@ const RANK: Record<string, number> = {
   pattern: 3,
   format: 4,
   minLength: 5,
+  maxLength: 5,
 };
 
 /**
@@ -164,8 +166,8 @@ function describeValue(value: unknown): string {
   if (value === null) return 'empty (null)';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'string') return `the string ${quote(value)}`;
+  return `${typeof value} ${truncate(String(value))}`;
 }
 
 function describeValueError(
@@ -180,7 +182,25 @@ function describeValueError(
     case 'type': {
       // An enum field is best explained by its allowed values (`expiration: 30` -> did you mean "30d"?).
       if (schema?.enum) return enumError(label, schema.enum, value);
+      if (label === 'timestamp') return timestampError(label, value);
       const want = String((err.params as { type: string }).type);
+      const tag = parsed.tagOf(path);
+      if (tag && value !== null && typeof value !== 'object') {
+        // `id: !!int "123"`: the tag made the number; quoting it again would change nothing.
+        return {
+          message: `${label} must be ${TYPE_WORDS[want] ?? want}, not ${describeValue(value)} (the \`${tag}\` tag makes it one)`,
+          hint: `remove the \`${tag}\` tag`,
+        };
+      }
+      if (value === null && (want === 'array' || want === 'object')) {
+        return {
+          message: `${label} is empty (null), but must be ${TYPE_WORDS[want]}`,
+          hint:
+            want === 'array'
+              ? 'write [] or remove the key'
+              : 'write the settings under it, or remove the key',
+        };
+      }
       const isScalar = value === null || ['number', 'boolean', 'bigint'].includes(typeof value);
       if (want === 'string' && isScalar) {
         const source = parsed.sourceOf(path);
@@ -188,7 +208,7 @@ function describeValueError(
           return { message: `${label} is empty`, hint: 'write a value in quotes' };
         }
         // The source text, not the parsed number: large ids lose digits and leading zeros vanish.
-        return { message: `${label} must be a string`, hint: `quote it (${JSON.stringify(source.trim())})` };
+        return { message: `${label} must be a string`, hint: `quote it (${quote(source.trim())})` };
       }
       if (want === 'boolean' && typeof value === 'string') {
         return {
@@ -196,48 +216,103 @@ function describeValueError(
           hint: 'write true or false (YAML 1.2 reads yes, no, on and off as strings)',
         };
       }
+      if (want === 'array' && (typeof value === 'string' || typeof value === 'number')) {
+        const item = truncate(String(value));
+        return {
+          message: `${label} must be a list, not ${describeValue(value)}`,
+          hint: `write it as a list: [${/^[\w.@+-]+$/.test(item) ? item : quote(item)}]`,
+        };
+      }
       return { message: `${label} must be ${TYPE_WORDS[want] ?? want}, not ${describeValue(value)}` };
     }
     case 'enum':
       return enumError(label, schema?.enum ?? [], value);
     case 'const':
-      return { message: `${label} must be ${String(schema?.const)}, not ${describeValue(value)}` };
+      return constError(label, String(schema?.const), value);
     case 'anyOf':
       if (label === 'notify recipient') {
+        const email = typeof value === 'string' && value.includes('@');
         return {
           message: `notify recipient must be super_admins or an email address, not ${describeValue(value)}`,
+          ...(email ? { hint: 'expected name@domain.tld' } : {}),
+          ...(!email && typeof value === 'string' && didYouMean(value, ['super_admins'])
+            ? { hint: 'did you mean "super_admins"?' }
+            : {}),
         };
       }
       return { message: `${label} does not match any allowed form` };
     case 'format': {
       const format = String((err.params as { format: string }).format);
-      if (format === 'email')
-        return { message: `${label} is not a valid email address: ${JSON.stringify(value)}` };
+      if (format === 'email') {
+        const trimmed = typeof value === 'string' ? stripInvisible(value).trim() : '';
+        const fixed = trimmed !== value && EMAIL.test(trimmed);
+        return {
+          message: `${label} is not a valid email address: ${typeof value === 'string' ? quote(value) : describeValue(value)}`,
+          hint: fixed ? `did you mean ${quote(trimmed)}?` : 'expected name@domain.tld',
+        };
+      }
       if (format === 'date-time') return timestampError(label, value);
-      return { message: `${label} is not a valid ${format}: ${JSON.stringify(value)}` };
+      return { message: `${label} is not a valid ${format}: ${describeValue(value)}` };
     }
     case 'pattern':
       if (label === 'org id') {
-        const lower = typeof value === 'string' ? value.toLowerCase() : '';
-        const fixable = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(
-          lower,
-        );
+        const candidate =
+          typeof value === 'string' ? stripInvisible(value).trim().toLowerCase().replace(/\.+$/, '') : '';
+        const fixable = ORG_ID.test(candidate) && candidate.length <= 253;
         return {
           message: `org id must be a lower-case DNS name, not ${describeValue(value)}`,
-          ...(fixable && lower !== value ? { hint: `did you mean "${lower}"?` } : {}),
+          ...(fixable && candidate !== value
+            ? { hint: `did you mean ${quote(candidate)}?` }
+            : { hint: 'e.g. acme.example: letters a-z, digits and hyphens, labels joined by dots' }),
         };
       }
       if (label === 'timestamp') return timestampError(label, value);
-      return { message: `${label} does not match ${String((err.params as { pattern: string }).pattern)}` };
+      return { message: `${label} has a form that is not allowed: ${describeValue(value)}` };
     case 'minLength':
       return { message: `${label} must not be empty` };
+    case 'maxLength': {
+      const limit = Number((err.params as { limit: number }).limit);
+      return {
+        message: `${label} is longer than ${limit} characters`,
+        hint:
+          label === 'org id' ? 'a DNS name has at most 253 characters' : `shorten it to ${limit} characters`,
+      };
+    }
     default:
-      return { message: `${label} ${err.message ?? 'is invalid'}` };
+      // Never ajv's own English ("must NOT have ..."): a generic message in the house style.
+      return { message: `${label} is not allowed here: ${describeValue(value)}` };
   }
 }
 
+/** The org id pattern of the schema (`$defs.orgId`), for suggesting a fixed id. */
+const ORG_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** A plain shape check, only to decide whether a cleaned-up email is worth suggesting. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
 /** Words YAML 1.1 read as booleans; YAML 1.2 core keeps them as strings. */
 const YAML11_BOOLEANS = /^(y|yes|n|no|on|off|true|false)$/i;
+
+function constError(label: string, expected: string, value: unknown): { message: string; hint?: string } {
+  const message = `${label} must be ${expected}, not ${describeValue(value)}`;
+  if (typeof value !== 'string') return { message };
+  const clean = stripInvisible(value).trim();
+  if (clean === expected)
+    return { message, hint: `write ${expected} without the invisible characters or spaces` };
+  if (clean.toLowerCase() === expected.toLowerCase())
+    return { message, hint: `write ${expected} (the case matters)` };
+  if (label === '`apiVersion`' && /^appwarden\//i.test(clean)) {
+    return { message, hint: `this version of appwarden reads ${expected} only` };
+  }
+  if (label === '`kind`' && ['OrgPolicy', 'PolicyHistory'].includes(clean)) {
+    return {
+      message,
+      hint: clean === 'PolicyHistory' ? 'history files go in history/' : 'org policy files go in orgs/',
+    };
+  }
+  const suggestion = didYouMean(value, [expected]);
+  return suggestion ? { message, hint: `did you mean "${suggestion}"?` } : { message };
+}
 
 function enumError(
   label: string,
@@ -245,8 +320,12 @@ function enumError(
   value: unknown,
 ): { message: string; hint?: string } {
   const allowed = allowedValues.map(String);
+  // `30 days`, `30 Days`, `30D`: the number of days written another way.
+  const days = typeof value === 'string' ? /^\s*(\d+)\s*(d|days?)\s*$/i.exec(stripInvisible(value)) : null;
+  const asDays = days && allowed.includes(`${Number(days[1])}d`) ? `${Number(days[1])}d` : undefined;
   const suggestion =
-    typeof value === 'string' || typeof value === 'number' ? didYouMean(String(value), allowed) : undefined;
+    asDays ??
+    (typeof value === 'string' || typeof value === 'number' ? didYouMean(String(value), allowed) : undefined);
   const hint = suggestion
     ? `did you mean "${suggestion}"?`
     : typeof value === 'string' && YAML11_BOOLEANS.test(value)
@@ -261,11 +340,23 @@ function enumError(
 function timestampError(label: string, value: unknown): { message: string; hint: string } {
   // Shaped right but not on the calendar (2026-02-30, 25:00): say so rather than "add a time".
   const shaped = typeof value === 'string' && RFC3339_SHAPE.test(value);
+  // A number is most likely epoch seconds (or milliseconds) copied from a log: show it as RFC 3339.
+  const epoch =
+    typeof value === 'number' && Number.isInteger(value) && value > 0
+      ? value >= 1e11 && value < 1e14
+        ? Math.floor(value / 1000)
+        : value < 1e11
+          ? value
+          : undefined
+      : undefined;
   return {
     message: shaped
-      ? `${label} is not a real date and time: ${JSON.stringify(value)}`
+      ? `${label} is not a real date and time: ${quote(value as string)}`
       : `${label} must be RFC 3339 with a time and an offset, not ${describeValue(value)}`,
-    hint: 'e.g. 2026-03-01T00:00:00Z',
+    hint:
+      epoch === undefined
+        ? 'e.g. 2026-03-01T00:00:00Z'
+        : `if ${value} is epoch ${epoch === value ? 'seconds' : 'milliseconds'}, write ${formatRfc3339(epoch)}`,
   };
 }
 
@@ -274,16 +365,49 @@ const RFC3339_SHAPE =
 
 /** Shows a key for a message: `` `expiraton` ``, or `"expi\u200bration"` when it holds invisible characters. */
 export function showKey(key: string): string {
-  return hasInvisible(key) ? `"${escapeInvisible(key)}"` : `\`${key}\``;
+  return hasInvisible(key) ? quote(key) : `\`${truncate(key, 40)}\``;
 }
 
-/** The closest allowed word if it is close enough to be a typo (invisible characters ignored). */
+/**
+ * The closest allowed word if it is close enough to be a typo (invisible characters ignored,
+ * case ignored). Distance counts a swap of two neighbouring letters as one edit (`nmae` -> `name`).
+ */
 export function didYouMean(word: string, allowed: readonly string[]): string | undefined {
-  if (allowed.length === 0) return undefined;
-  const clean = stripInvisible(word);
-  const best = closest(clean, [...allowed]);
-  const d = distance(clean.toLowerCase(), best.toLowerCase());
-  return d <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+  const clean = stripInvisible(word).toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of allowed) {
+    const d = editDistance(clean, candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  if (best === undefined) return undefined;
+  return bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const x = [...a];
+  const y = [...b];
+  if (Math.abs(x.length - y.length) > 10) return Math.abs(x.length - y.length);
+  let prev2: number[] = [];
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i += 1) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j += 1) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let d = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) {
+        d = Math.min(d, (prev2[j - 2] as number) + 1);
+      }
+      cur.push(d);
+    }
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[y.length] as number;
 }
 
 /** Where an id was first seen, for "first at line N" hints. */
@@ -301,10 +425,25 @@ interface Seen {
  * @returns the issues, empty when none
  */
 export function semanticIssues(parsed: ParsedYaml): Issue[] {
+  return specIssues(parsed, ['spec']);
+}
+
+/**
+ * The SPEC §3 checks of {@link semanticIssues} on the spec found at `specPath` of the file: an
+ * org policy's `spec`, or a history revision's partial spec (`revisions[2].spec`, SPEC §5).
+ *
+ * @returns the issues, empty when none
+ */
+export function specIssues(parsed: ParsedYaml, specPath: readonly PathSegment[]): Issue[] {
   const issues: Issue[] = [];
-  const spec = asRecord(asRecord(parsed.value)?.spec);
+  let node: unknown = parsed.value;
+  for (const seg of specPath) {
+    node = Array.isArray(node) ? node[seg as number] : asRecord(node)?.[seg as string];
+  }
+  const spec = asRecord(node);
   const apps = asRecord(spec?.apps);
   const admins = asRecord(spec?.admins);
+  const under = (...rest: PathSegment[]): PathSegment[] => [...specPath, ...rest];
 
   const uniqueIn = (
     listPath: PathSegment[],
@@ -326,7 +465,7 @@ export function semanticIssues(parsed: ParsedYaml): Issue[] {
           file: parsed.file,
           ...at,
           path: formatPath(idPath(index)),
-          message: `${what} ${JSON.stringify(shown)} is listed twice in ${formatPath(listPath)}`,
+          message: `${what} ${quote(shown)} is listed twice in ${formatPath(listPath)}`,
           hint: `first at line ${first.line}; remove one`,
         });
       } else {
@@ -343,38 +482,38 @@ export function semanticIssues(parsed: ParsedYaml): Issue[] {
     typeof item === 'string' ? item.toLowerCase() : undefined;
 
   const blocked = uniqueIn(
-    ['spec', 'apps', 'blocked'],
+    under('apps', 'blocked'),
     apps?.blocked,
     idOf,
-    (i) => ['spec', 'apps', 'blocked', i, 'id'],
+    (i) => under('apps', 'blocked', i, 'id'),
     'app',
   );
   const approved = uniqueIn(
-    ['spec', 'apps', 'approved'],
+    under('apps', 'approved'),
     apps?.approved,
     idOf,
-    (i) => ['spec', 'apps', 'approved', i, 'id'],
+    (i) => under('apps', 'approved', i, 'id'),
     'app',
   );
   uniqueIn(
-    ['spec', 'service_accounts'],
+    under('service_accounts'),
     spec?.service_accounts,
     idOf,
-    (i) => ['spec', 'service_accounts', i, 'id'],
+    (i) => under('service_accounts', i, 'id'),
     'service account',
   );
   for (const list of ['super_admins', 'admins'] as const) {
-    uniqueIn(['spec', 'admins', list], admins?.[list], emailOf, (i) => ['spec', 'admins', list, i], 'email');
+    uniqueIn(under('admins', list), admins?.[list], emailOf, (i) => under('admins', list, i), 'email');
   }
   for (const [id, seen] of approved) {
     const block = blocked.get(id);
     if (!block) continue;
-    const path = ['spec', 'apps', 'approved', seen.index, 'id'];
+    const path = under('apps', 'approved', seen.index, 'id');
     issues.push({
       file: parsed.file,
       ...parsed.positionOf(path),
       path: formatPath(path),
-      message: `app ${JSON.stringify(id)} is both blocked and approved`,
+      message: `app ${quote(id)} is both blocked and approved`,
       hint: `blocked at line ${block.line}; remove it from one list`,
     });
   }
@@ -413,7 +552,7 @@ export function duplicateOrgIssues(files: readonly ParsedYaml[]): Issue[] {
       issues.push({
         ...place,
         path: 'metadata.org',
-        message: `org ${JSON.stringify(org)} is declared in more than one file`,
+        message: `org ${quote(org)} is declared in more than one file`,
         hint: `also in ${others.join(', ')}; keep one file per org`,
       });
     }
