@@ -271,6 +271,7 @@ const SYNTAX_HINTS: readonly [RegExp, string][] = [
   [/must start at the same column/i, SIBLINGS],
   [/block sequence may not be used as an implicit map key/i, SIBLINGS],
   [/implicit keys need to be on a single line/i, SIBLINGS],
+  [/sequence item without - indicator/i, SIBLINGS],
   [/nested mappings are not allowed in compact mappings/i, `quote a value that holds ": ", or ${SIBLINGS}`],
   [/^(flow sequence|flow mapping).*end with a ([\]}])/i, 'close the bracket before the next key'],
   [/^BAD_DQ_ESCAPE /, 'in double quotes write \\\\ for a backslash, or use single quotes'],
@@ -295,7 +296,10 @@ const INDENTATION = new Set([
 ]);
 
 function isIndentationError(err: YAMLError): boolean {
-  return INDENTATION.has(err.code) || /^implicit map keys need to be followed/i.test(err.message);
+  return (
+    INDENTATION.has(err.code) ||
+    /^(implicit map keys need to be followed|sequence item without - indicator)/i.test(err.message)
+  );
 }
 
 /**
@@ -376,15 +380,17 @@ export function parseYaml(
   for (const err of [...doc.errors, ...list.slice(1).flatMap((d) => d.errors)]) {
     if (err.code === 'DUPLICATE_KEY') {
       const key = showKeyAt(doc, source, err.pos[0]);
-      // Two empty or null keys clash too; the key check below reports each of them.
-      if (key !== undefined) issue(err.pos[0], `duplicate key ${key}`, 'keep one of them');
+      // Two empty or null keys clash too; the key check below reports each of them. After a
+      // syntax error, a repeat is mostly a line the parser put in the wrong mapping.
+      const misread = doc.errors.some((e) => e.code !== 'DUPLICATE_KEY');
+      if (key !== undefined && !misread) issue(err.pos[0], `duplicate key ${key}`, 'keep one of them');
     } else syntax.push(err);
   }
   reportSyntaxErrors(syntax, source, at, issues, file);
   for (const warn of doc.warnings) {
     // Unresolved tags are reported by the tag walk below; directives by the directive check.
     if (warn.code === 'TAG_RESOLVE_FAILED' || warn.code === 'BAD_DIRECTIVE') continue;
-    issue(warn.pos[0], `yaml: ${lowerFirst(warn.message)}`);
+    issue(warn.pos[0], `yaml: ${lowerFirst(truncate(warn.message.split('\n', 1)[0] ?? '', 120))}`);
   }
 
   // A %YAML 1.1 directive would switch the reader to 1.1 rules (yes/no booleans, sexagesimal
@@ -403,8 +409,11 @@ export function parseYaml(
   // After a syntax error the composed document is a guess: its keys and tags would be reported
   // as problems of their own. Fix the syntax first.
   for (const each of syntax.length > 0 ? [] : list) {
+    // A pair is visited before its key, so the key is known as one when its scalar is checked.
+    const keys = new Set<unknown>();
     visit(each, {
       Pair(_key, pair) {
+        keys.add(pair.key);
         checkKey(pair.key as Node | null, pair.value as Node | null);
       },
       Node(_key, node) {
@@ -422,7 +431,7 @@ export function parseYaml(
           if (bad) {
             issue(
               node.range?.[0] ?? 0,
-              `${isKeyNode(each, node) ? 'key' : 'value'} ${quote(node.value)} contains ${bad}`,
+              `${keys.has(node) ? 'key' : 'value'} ${quote(node.value)} contains ${bad}`,
               'remove it; policy files hold printable text only',
             );
           }
@@ -649,21 +658,6 @@ function reportSyntaxErrors(
       hint: 'fix the first ones; the others often follow from them',
     });
   }
-}
-
-/** True when `node` is a key of some pair of `doc`. */
-function isKeyNode(doc: Document.Parsed, node: Node): boolean {
-  let found = false;
-  visit(doc, {
-    Pair(_k, pair) {
-      if (pair.key === node) {
-        found = true;
-        return visit.BREAK;
-      }
-      return undefined;
-    },
-  });
-  return found;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Loading, validating and normalizing policy repositories: the data document, every error class
 // with its exact file:line:col message (golden file), YAML 1.2 core reading, BOM, symlinks, history.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -459,19 +459,27 @@ test('one unreadable file is reported with the problems of the others', async ()
       join(root, 'orgs', 'b.yaml'),
       `${HEAD}metadata: {org: b.example}\nspec: {tokens: {expiration: 45d}}\n`,
     );
-    // As root, chmod 000 cannot make a read fail; a directory named like a file can.
-    await mkdir(join(root, 'orgs', 'c.yaml'));
+    // Root reads whatever the mode; a sparse file past Node's 2 GiB read limit fails for anyone.
+    await writeFile(join(root, 'orgs', 'c.yaml'), '');
+    await truncate(join(root, 'orgs', 'c.yaml'), 2 ** 31 + 1);
     const err = await loadError(() => loadPolicyRepository(root));
+    assert.is(err.code, 'invalid_policy');
     assert.equal(
-      err.issues.map((i) => i.file),
-      ['orgs/b.yaml', 'orgs/c.yaml'],
+      err.issues.map((i) => `${i.file} ${i.message}`),
+      [
+        'orgs/b.yaml `expiration` must be one of default, 30d, 60d, 90d, not the string "45d"',
+        'orgs/c.yaml cannot read the file (ERR_FS_FILE_TOO_LARGE)',
+      ],
     );
+    // Alone, an unreadable file is the environment's problem, not the policy's.
+    await rm(join(root, 'orgs', 'b.yaml'));
+    assert.is((await loadError(() => loadPolicyRepository(root))).code, 'io_error');
   });
 });
 
 test('an unreadable file (chmod 000) is an io issue that does not hide the others', async () => {
   if (process.getuid?.() === 0) {
-    // Root reads every file whatever its mode: covered by the test above. Not skipped silently.
+    // Root reads every file whatever its mode; the test above makes a read fail another way.
     console.log('  (chmod 000 case skipped: running as root)');
     return;
   }
