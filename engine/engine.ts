@@ -25,6 +25,7 @@ import { loadHistoryFile } from './history-file.ts';
 import { buildInput, type DecisionRequest, validateRequest } from './input.ts';
 import { loadPolicyRepository } from './loader.ts';
 import { canonicalJson } from './normalize.ts';
+import type { GoLiveRecord, Store } from './store/store.ts';
 import { formatRfc3339, nowSeconds } from './time.ts';
 import type { DataDocument, RegoDecision, RegoInput } from './types.ts';
 
@@ -55,6 +56,13 @@ export interface EngineOptions {
   clock?: () => number;
   /** Wasm memory bound. */
   memory?: MemoryLimits;
+  /**
+   * Where the settings history lives across restarts (SPEC §5, §6). With a store, each load that makes a
+   * new revision live records it per org before the swap, histories imported with `appwarden history
+   * import` join the repository's, and the first load rebuilds the timeline from what the store holds, so
+   * a restart does not restart the epochs. Without one the timeline lives in memory only.
+   */
+  store?: Store;
 }
 
 /** What a successful {@link Engine.load} made live. */
@@ -137,6 +145,23 @@ export function computeRevision(
     .slice(0, 16);
 }
 
+function sameSettings(a: TokenSettings, b: TokenSettings): boolean {
+  return a.expiration_days === b.expiration_days && a.personal_access_tokens === b.personal_access_tokens;
+}
+
+/** The store's go-live rows reduced to the changes of each org's token settings, oldest first. */
+function changesOf(rows: readonly GoLiveRecord[]): Map<string, { at: number; settings: TokenSettings }[]> {
+  const out = new Map<string, { at: number; settings: TokenSettings }[]>();
+  for (const r of rows) {
+    const list = out.get(r.org) ?? [];
+    const settings = { expiration_days: r.expiration_days, personal_access_tokens: r.personal_access_tokens };
+    const last = list[list.length - 1];
+    if (!last || !sameSettings(last.settings, settings)) list.push({ at: r.at, settings });
+    out.set(r.org, list);
+  }
+  return out;
+}
+
 const MESSAGES: Record<string, string> = {
   evaluation_undefined: 'the policy gave no decision for this input; denied (fail closed)',
 };
@@ -191,9 +216,10 @@ export function createEngine(opts: EngineOptions): Engine {
   let live: Live | null = null;
   let lastReload: ReloadStatus | null = null;
   let timeline = new HistoryTimeline();
-  // Every revision that went live (settings and when), in order, replayed onto edited history files.
-  // Only changes of token settings are kept, so the list grows with setting changes, not reloads.
-  const wentLive: { at: number; settings: Record<string, TokenSettings> }[] = [];
+  // Per org, when its token settings went live, in order, replayed onto (possibly edited) history files.
+  // Only changes are kept, so the lists grow with setting changes, not reloads. With a store they are
+  // first read back from it, so they outlive the process.
+  let wentLive: Map<string, { at: number; settings: TokenSettings }[]> | null = opts.store ? null : new Map();
 
   async function readSources(): Promise<{
     data: DataDocument;
@@ -217,6 +243,20 @@ export function createEngine(opts: EngineOptions): Engine {
       data = repo.data;
       histories.push(...repo.histories);
       ({ bytes: wasm, module } = await readPolicyWasm(opts.wasmPath ?? DEFAULT_WASM_PATH));
+    }
+    if (opts.store) {
+      // Imported histories of orgs that no policy declares yet wait for their org (a migration imports first).
+      const fromFiles = new Set(histories.map((h) => h.org));
+      for (const h of await opts.store.importedHistories()) {
+        if (!Object.hasOwn(data.orgs, h.org)) continue;
+        if (fromFiles.has(h.org)) {
+          issues.push({
+            message: `org "${h.org}" has a history file in the repository and one imported into the store (from ${h.file}); keep one`,
+          });
+          continue;
+        }
+        histories.push({ org: h.org, revisions: h.revisions });
+      }
     }
     for (const file of opts.historyFiles ?? []) {
       try {
@@ -261,12 +301,30 @@ export function createEngine(opts: EngineOptions): Engine {
         // Build everything first; the swap below is one assignment.
         const policy = loadPolicy(module, data, opts.memory);
         // The timeline is rebuilt from the (possibly edited) history files, then every go-live replayed.
-        const nextTimeline = new HistoryTimeline(histories);
+        const past = wentLive ?? changesOf(await (opts.store as Store).goLives());
         const settings = tokenSettingsByOrg(data);
-        const last = wentLive[wentLive.length - 1];
-        if (!last || canonicalJson(last.settings) !== canonicalJson(settings))
-          wentLive.push({ at, settings });
-        for (const r of wentLive) nextTimeline.recordSettings(r.settings, r.at);
+        const next = new Map([...past].map(([org, list]) => [org, [...list]]));
+        for (const [org, s] of Object.entries(settings)) {
+          const list = next.get(org) ?? [];
+          const last = list[list.length - 1];
+          if (!last || !sameSettings(last.settings, s)) list.push({ at, settings: s });
+          next.set(org, list);
+        }
+        // Recorded before the swap: a revision the store does not know never serves (restart-safety).
+        await opts.store?.recordGoLive(
+          Object.entries(settings).map(
+            ([org, s]): GoLiveRecord => ({
+              org,
+              revision,
+              at,
+              ...s,
+              settings_json: canonicalJson(data.orgs[org]),
+            }),
+          ),
+        );
+        const nextTimeline = new HistoryTimeline(histories);
+        for (const [org, list] of next) for (const r of list) nextTimeline.recordOrg(org, r.settings, r.at);
+        wentLive = next;
         timeline = nextTimeline;
         live = { revision, data, policy, liveSince: at, histories };
         lastReload = { at, ok: true, revision };

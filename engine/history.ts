@@ -107,8 +107,8 @@ export function epochsForEvaluation(
 
 /**
  * The history source of a running engine: the epochs per org, seeded from PolicyHistory files and
- * extended each time a revision goes live (in memory: the store of the durable-state issue makes it
- * survive restarts). Not used by the CLI, which computes epochs per evaluation.
+ * extended each time a revision goes live; the engine rebuilds it from its store (when it has one) so it
+ * survives restarts. Not used by the CLI, which computes epochs per evaluation.
  */
 export class HistoryTimeline {
   readonly #epochs = new Map<string, SettingsEpoch[]>();
@@ -129,6 +129,11 @@ export class HistoryTimeline {
       const current = this.#epochs.get(org) ?? epochsFromHistory(undefined);
       this.#epochs.set(org, withLive(current, live, at));
     }
+  }
+
+  /** As {@link recordSettings} for one org: its settings `live` went live at `at` (epoch seconds UTC). */
+  recordOrg(org: string, live: TokenSettings, at: number): void {
+    this.#epochs.set(org, withLive(this.#epochs.get(org) ?? epochsFromHistory(undefined), live, at));
   }
 
   /** The epochs of `org`, oldest first (defaults since ever when nothing is known). */

@@ -35,6 +35,21 @@ export {
 export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
 export { ACTIONS, type ActionName, buildInput, type DecisionRequest, validateRequest } from './input.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
+export {
+  createDecisionLog,
+  createMemoryStore,
+  DEFAULT_STORE_PATH,
+  type DecisionLog,
+  type DecisionPage,
+  type DecisionQuery,
+  type DecisionRecord,
+  type GoLiveRecord,
+  type ImportedHistory,
+  importHistoryFile,
+  MAX_DECISION_PAGE,
+  openStore,
+  type Store,
+} from './store/index.ts';
 export { DAY, formatRfc3339, nowSeconds, parseRfc3339 } from './time.ts';
 export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';
 export { createWatcher, type PolicyWatcher, type ReloadOutcome, type WatcherOptions } from './watcher.ts';

@@ -1,11 +1,13 @@
 // The Hono app of the decision server, built without listening (tests call app.request(); main.ts serves it).
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import type { Decision, Engine } from '../engine/index.ts';
+import { createDecisionLog, type Decision, type Engine, openStore, type Store } from '../engine/index.ts';
 import { bearerAuth } from './auth.ts';
 import type { ServerConfig } from './config.ts';
+import { createDecisionLogging } from './decision-log.ts';
 import { errorResponse, HttpError, toHttpError } from './errors.ts';
 import { requestId } from './request-id.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
 import { registerEvaluationRoutes } from './routes/evaluation.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerOpaRoutes } from './routes/opa.ts';
@@ -29,6 +31,11 @@ export interface AppOptions {
   config: ServerConfig;
   /** pino logger for one line per request; headers (Authorization) are never logged. */
   logger?: Logger;
+  /**
+   * The store of the decision log and the admin routes (SPEC §6). Default: a private in-memory SQLite
+   * database (nothing survives; for tests and embedding). The caller owns it and closes it.
+   */
+  store?: Store;
 }
 
 const ROUTES: Record<string, string[]> = {
@@ -42,11 +49,15 @@ const ROUTES: Record<string, string[]> = {
 
 /**
  * Builds the decision server (docs/api.md): AuthZEN evaluation(s), the OPA Data API route, PDP metadata,
- * `/health` and `/ready`. Decision routes need a bearer token when `config.tokenSha256` is not empty.
- * Every error leaves through server/errors.ts as `{error: {code, message, field}}` (SPEC §4).
+ * `/health`, `/ready`, and the admin decision-log query. Every decision a route serves is committed to the
+ * decision log before it is answered (server/decision-log.ts). Decision and admin routes need a bearer token
+ * when `config.tokenSha256` is not empty. Every error leaves through server/errors.ts as `{error: {code, message, field}}` (SPEC §4).
  */
-export function createApp({ engine, config, logger }: AppOptions): Hono<AppEnv> {
+export function createApp({ engine: bare, config, logger, store }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const theStore = store ?? openStore(':memory:');
+  // The routes decide through the logging engine; the middleware commits what they serve before answering.
+  const { engine, middleware: logDecisions } = createDecisionLogging(bare, createDecisionLog(theStore));
 
   app.use('*', requestId());
   app.use('*', async (c, next) => {
@@ -76,13 +87,16 @@ export function createApp({ engine, config, logger }: AppOptions): Hono<AppEnv> 
 
   const auth = bearerAuth(config.tokenSha256);
   for (const [path, methods] of Object.entries(ROUTES)) {
-    if (methods.includes('POST')) app.use(path, auth);
+    if (methods.includes('POST')) app.use(path, auth, logDecisions);
   }
+  // Admin routes take the decision tokens for now; per-admin tokens and roles are issue 3 item 8.
+  app.use('/admin/v1/*', auth);
 
   registerEvaluationRoutes(app, engine, config);
   registerOpaRoutes(app, engine, config);
   registerWellKnownRoutes(app);
   registerHealthRoutes(app, engine);
+  registerAdminRoutes(app, theStore);
 
   // Registered after the real handlers, so only other methods on a known path get here.
   for (const [path, methods] of Object.entries(ROUTES)) {

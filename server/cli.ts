@@ -6,12 +6,16 @@ import { pino } from 'pino';
 import {
   buildBundle,
   createEngine,
+  DEFAULT_STORE_PATH,
   type EngineError,
   formatIssue,
   type Issue,
+  importHistoryFile,
   isEngineError,
   loadAndValidate,
+  openStore,
   parseRfc3339,
+  type Store,
 } from '../engine/index.ts';
 import { loadConfig } from './config.ts';
 import { JsonError, parseStrictJson } from './json.ts';
@@ -205,29 +209,68 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--port <port>', 'TCP port (default 8181)', parsePort)
     .option('--host <host>', 'interface to bind (default 127.0.0.1; others need tokens)')
     .option('--config <file>', 'server config YAML (auth.token_sha256, limits, reload)')
+    .option(
+      '--store <path>',
+      `SQLite file for the decision log and settings history (created with its directory; :memory: keeps nothing)`,
+      DEFAULT_STORE_PATH,
+    )
     .addHelpText(
       'after',
       '\nTokens: list SHA-256 digests in the config (auth.token_sha256) or APPWARDEN_TOKEN_SHA256 (comma-separated).\n' +
         'Without tokens the server only binds a loopback host. See docs/api.md.',
     )
-    .action(
-      async (opts: { policy?: string; bundle?: string; port?: number; host?: string; config?: string }) => {
-        if (!opts.policy === !opts.bundle) {
-          io.stderr('give exactly one of --policy <dir> and --bundle <file>\n');
-          code = EXIT.error;
-          return;
-        }
-        const source = (opts.policy ?? opts.bundle) as string;
-        try {
-          statSync(source);
-        } catch {
-          io.stderr(`${opts.policy ? '--policy' : '--bundle'} ${source} does not exist\n`);
-          code = EXIT.error;
-          return;
-        }
-        code = await serve(opts, source, io);
-      },
-    );
+    .action(async (opts: ServeOptions) => {
+      if (!opts.policy === !opts.bundle) {
+        io.stderr('give exactly one of --policy <dir> and --bundle <file>\n');
+        code = EXIT.error;
+        return;
+      }
+      const source = (opts.policy ?? opts.bundle) as string;
+      try {
+        statSync(source);
+      } catch {
+        io.stderr(`${opts.policy ? '--policy' : '--bundle'} ${source} does not exist\n`);
+        code = EXIT.error;
+        return;
+      }
+      code = await serve(opts, source, io);
+    });
+
+  program
+    .command('history')
+    .description('the settings history of orgs (SPEC §5)')
+    .command('import')
+    .description(
+      'import a PolicyHistory file for an org that migrates in; the server uses it from its next reload',
+    )
+    .argument('<file>', 'PolicyHistory YAML (apiVersion, kind: PolicyHistory, org, revisions)')
+    .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
+    .addHelpText(
+      'after',
+      '\nA second import for the same org replaces the first. An org that also has a history/ file in the\n' +
+        'policy repository fails to load until one of the two goes. Exit codes: 0 imported, 1 invalid file, 2 error.',
+    )
+    .action(async (file: string, opts: { store: string }) => {
+      if (missing(file, 'history file', io)) {
+        code = EXIT.error;
+        return;
+      }
+      let store: Store | undefined;
+      try {
+        store = openStore(opts.store);
+        const h = await importHistoryFile(store, file);
+        io.stdout(
+          `imported the history of ${h.org} (${h.revisions.length} revision${h.revisions.length === 1 ? '' : 's'}) into ${opts.store}; the server applies it at its next reload (SIGHUP or a policy change)\n`,
+        );
+        code = EXIT.ok;
+      } catch (err) {
+        if (!isEngineError(err)) throw err;
+        for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
+        code = exitFor(err);
+      } finally {
+        await store?.close();
+      }
+    });
 
   program
     .command('build')
@@ -264,11 +307,16 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   return code;
 }
 
-async function serve(
-  opts: { policy?: string; bundle?: string; port?: number; host?: string; config?: string },
-  source: string,
-  io: CliIo,
-): Promise<number> {
+interface ServeOptions {
+  policy?: string;
+  bundle?: string;
+  port?: number;
+  host?: string;
+  config?: string;
+  store: string;
+}
+
+async function serve(opts: ServeOptions, source: string, io: CliIo): Promise<number> {
   const logger = pino({
     name: 'appwarden',
     level: process.env.APPWARDEN_LOG_LEVEL ?? 'info',
@@ -286,11 +334,22 @@ async function serve(
     for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
     return EXIT.error;
   }
-  const engine = createEngine(opts.policy ? { policyDir: opts.policy } : { bundlePath: source });
+  let store: Store;
+  try {
+    store = openStore(opts.store);
+  } catch (err) {
+    if (!isEngineError(err)) throw err;
+    for (const i of err.issues) io.stderr(`appwarden: ${formatIssue(i)}\n`);
+    return EXIT.error;
+  }
+  const engine = createEngine(
+    opts.policy ? { policyDir: opts.policy, store } : { bundlePath: source, store },
+  );
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    running = await startServer({ engine, config, logger, watchPath: source });
+    running = await startServer({ engine, config, logger, watchPath: source, store });
   } catch (err) {
+    await store.close();
     if (isEngineError(err)) for (const i of err.issues) io.stderr(`appwarden: ${formatIssue(i)}\n`);
     else io.stderr(`appwarden: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
     return EXIT.error;
@@ -305,10 +364,14 @@ async function serve(
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       process.off('SIGHUP', onHup);
-      void running.close().then(() => {
-        engine.close();
-        resolvePromise(EXIT.ok);
-      });
+      // close() waits for open requests, whose decisions the log commits first; then the store can go.
+      void running
+        .close()
+        .then(() => store.close())
+        .then(() => {
+          engine.close();
+          resolvePromise(EXIT.ok);
+        });
     };
     process.on('SIGHUP', onHup);
     process.once('SIGINT', () => stop('SIGINT'));

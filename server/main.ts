@@ -2,7 +2,14 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { createWatcher, type Engine, EngineError, type PolicyWatcher } from '../engine/index.ts';
+import {
+  createWatcher,
+  type Engine,
+  EngineError,
+  openStore,
+  type PolicyWatcher,
+  type Store,
+} from '../engine/index.ts';
 import { createApp } from './app.ts';
 import { isLoopbackHost, type ServerConfig } from './config.ts';
 
@@ -24,6 +31,11 @@ export interface StartOptions {
   logger: Logger;
   /** Policy directory or bundle file to watch for hot reload; none: no watcher. */
   watchPath?: string;
+  /**
+   * The store of the decision log (SPEC §6), opened by the caller, who closes it after {@link
+   * RunningServer.close}. None: a private in-memory store, closed by `close()`.
+   */
+  store?: Store;
 }
 
 /**
@@ -54,9 +66,11 @@ export async function startServer({
   config,
   logger,
   watchPath,
+  store,
 }: StartOptions): Promise<RunningServer> {
   assertSafeBinding(config);
-  const app = createApp({ engine, config, logger });
+  const ownStore = store ? null : openStore(':memory:');
+  const app = createApp({ engine, config, logger, store: store ?? (ownStore as Store) });
   const server = await new Promise<ReturnType<typeof serve>>((resolvePromise, reject) => {
     const s = serve(
       {
@@ -69,7 +83,10 @@ export async function startServer({
       },
       () => resolvePromise(s),
     );
-    s.once('error', reject);
+    s.once('error', (err) => {
+      void ownStore?.close();
+      reject(err);
+    });
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
@@ -84,6 +101,7 @@ export async function startServer({
       url,
       auth: config.tokenSha256.length > 0 ? `${config.tokenSha256.length} token(s)` : 'off (loopback only)',
       revision: engine.revision,
+      store: store ? store.location : ':memory: (not durable)',
     },
     'decision server listening',
   );
@@ -98,6 +116,8 @@ export async function startServer({
         // Keep-alive connections would hold close() open; idle ones can go now.
         (server as import('node:http').Server).closeIdleConnections?.();
       });
+      // Every answered request waited for its decision-log commit, so nothing is pending here.
+      await ownStore?.close();
     },
   };
 }

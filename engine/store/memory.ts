@@ -1,0 +1,106 @@
+// An in-process store with no SQL at all: the reference the shared store suite holds every backend to,
+// and a store for tests that need no persistence. Nothing survives the process.
+import { EngineError } from '../errors.ts';
+import {
+  type DecisionPage,
+  type DecisionRecord,
+  decodeCursor,
+  encodeCursor,
+  type GoLiveRecord,
+  type ImportedHistory,
+  type Store,
+} from './store.ts';
+
+/**
+ * Creates an empty memory store. Same contract as the SQLite store: appends are all-or-nothing (a record
+ * whose `decision_id` is already logged rejects the whole batch), pages newest first, cursors opaque.
+ */
+export function createMemoryStore(): Store {
+  const goLives: { seq: number; record: GoLiveRecord }[] = [];
+  const imports = new Map<string, ImportedHistory>();
+  const decisions: { seq: number; record: DecisionRecord }[] = [];
+  const ids = new Set<string>();
+  let seq = 0;
+  let closed = false;
+
+  async function open(what: string): Promise<void> {
+    if (closed) throw new EngineError('io_error', `store :memory:: cannot ${what}: the store is closed`);
+  }
+  // Callers may mutate what they passed or got; the store keeps and gives copies.
+  const copy = <T>(x: T): T => structuredClone(x);
+
+  return {
+    kind: 'memory',
+    location: ':memory:',
+    async recordGoLive(records) {
+      await open('record the policy history');
+      for (const r of records) goLives.push({ seq: ++seq, record: copy(r) });
+    },
+    async goLives(org) {
+      await open('read the policy history');
+      return goLives
+        .filter((g) => org === undefined || g.record.org === org)
+        .sort((a, b) => a.record.at - b.record.at || a.seq - b.seq)
+        .map((g) => copy(g.record));
+    },
+    async importHistory(h) {
+      await open('import the history');
+      imports.set(h.org, copy(h));
+    },
+    async importedHistories() {
+      await open('read imported histories');
+      return [...imports.values()].sort((a, b) => (a.org < b.org ? -1 : a.org > b.org ? 1 : 0)).map(copy);
+    },
+    async appendDecisions(records) {
+      await open('append to the decision log');
+      const batch = new Set<string>();
+      for (const r of records) {
+        if (ids.has(r.decision_id) || batch.has(r.decision_id)) {
+          throw new EngineError(
+            'io_error',
+            `store :memory:: cannot append to the decision log: decision ${r.decision_id} is already logged`,
+          );
+        }
+        batch.add(r.decision_id);
+      }
+      for (const r of records) {
+        ids.add(r.decision_id);
+        decisions.push({ seq: ++seq, record: copy(r) });
+      }
+    },
+    async queryDecisions(q): Promise<DecisionPage> {
+      await open('query the decision log');
+      const before = q.cursor === undefined ? Number.POSITIVE_INFINITY : decodeCursor(q.cursor);
+      const page: { seq: number; record: DecisionRecord }[] = [];
+      let more = false;
+      for (let i = decisions.length - 1; i >= 0; i--) {
+        const d = decisions[i] as { seq: number; record: DecisionRecord };
+        const r = d.record;
+        if (d.seq >= before || r.org !== q.org) continue;
+        if (q.since_ms !== undefined && r.at_ms < q.since_ms) continue;
+        if (q.until_ms !== undefined && r.at_ms >= q.until_ms) continue;
+        if (q.action !== undefined && r.action !== q.action) continue;
+        if (q.reason !== undefined && r.reason !== q.reason) continue;
+        if (q.subject !== undefined && r.subject_id !== q.subject) continue;
+        if (page.length === q.limit) {
+          more = true;
+          break;
+        }
+        page.push(d);
+      }
+      const last = page[page.length - 1];
+      return {
+        decisions: page.map((d) => copy(d.record)),
+        next_cursor: more && last ? encodeCursor(last.seq) : null,
+      };
+    },
+    async getDecision(id) {
+      await open('read the decision log');
+      const d = decisions.find((x) => x.record.decision_id === id);
+      return d ? copy(d.record) : null;
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}

@@ -1,0 +1,297 @@
+// The embedded SQLite store (better-sqlite3): WAL, synchronous=FULL, versioned migrations run at open in
+// one transaction and recorded in schema_migrations. The default store of `appwarden serve`.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { EngineError } from '../errors.ts';
+import type { PatSetting } from '../types.ts';
+import {
+  type DecisionPage,
+  type DecisionRecord,
+  decodeCursor,
+  encodeCursor,
+  type GoLiveRecord,
+  type ImportedHistory,
+  type Store,
+  storeError,
+} from './store.ts';
+
+/** One schema step. Append only: a released migration is never edited, a new one follows it. */
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** The schema, in order. `version` is the row written to schema_migrations when it ran. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'policy history and decision log',
+    sql: `
+      CREATE TABLE policy_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        org TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        at INTEGER NOT NULL,                 -- epoch seconds UTC
+        expiration_days INTEGER,             -- NULL: default (3,650-day cap only)
+        personal_access_tokens TEXT NOT NULL CHECK (personal_access_tokens IN ('enabled', 'disabled')),
+        settings_json TEXT
+      );
+      CREATE INDEX policy_history_org ON policy_history (org, at, seq);
+      CREATE TABLE imported_history (
+        org TEXT PRIMARY KEY,
+        file TEXT NOT NULL,
+        revisions_json TEXT NOT NULL,
+        imported_at INTEGER NOT NULL         -- epoch seconds UTC
+      );
+      CREATE TABLE decision_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        decision_id TEXT NOT NULL UNIQUE,
+        at_ms INTEGER NOT NULL,              -- epoch milliseconds UTC
+        org TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject_type TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        subject_role TEXT,
+        resource_type TEXT NOT NULL,
+        resource_id TEXT,
+        decision INTEGER NOT NULL CHECK (decision IN (0, 1)),
+        reason TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        latency_us INTEGER NOT NULL
+      );
+      CREATE INDEX decision_log_org ON decision_log (org, seq);
+      CREATE INDEX decision_log_org_time ON decision_log (org, at_ms);
+    `,
+  },
+];
+
+/** Options of {@link openSqliteStore}. */
+export interface SqliteStoreOptions {
+  /**
+   * `FULL` (default): each commit is fsynced, so an answered decision survives a power loss as well as a
+   * process crash (SPEC §7). `NORMAL` survives a process crash only (WAL reaches the OS, not the disk).
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+interface DecisionRow {
+  seq: number;
+  decision_id: string;
+  at_ms: number;
+  org: string;
+  action: string;
+  subject_type: string;
+  subject_id: string;
+  subject_role: string | null;
+  resource_type: string;
+  resource_id: string | null;
+  decision: number;
+  reason: string;
+  revision: string;
+  latency_us: number;
+}
+
+function fromRow(r: DecisionRow): DecisionRecord {
+  return {
+    decision_id: r.decision_id,
+    at_ms: r.at_ms,
+    org: r.org,
+    action: r.action,
+    subject_type: r.subject_type,
+    subject_id: r.subject_id,
+    subject_role: r.subject_role,
+    resource_type: r.resource_type,
+    resource_id: r.resource_id,
+    decision: r.decision === 1,
+    reason: r.reason,
+    revision: r.revision,
+    latency_us: r.latency_us,
+  };
+}
+
+/** Runs every migration newer than the database, in one immediate transaction. */
+function migrate(db: Database.Database, location: string): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const run = db.transaction(() => {
+    const applied = new Set(
+      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
+    );
+    const newest = Math.max(0, ...applied);
+    const known = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+    if (newest > known) {
+      throw new EngineError(
+        'invalid_config',
+        `store ${location} has schema version ${newest}, newer than this appwarden knows (${known}); upgrade appwarden`,
+      );
+    }
+    const insert = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      db.exec(m.sql);
+      insert.run(m.version, m.name, Math.floor(Date.now() / 1000));
+    }
+  });
+  // IMMEDIATE: two processes opening the same new file do not both try to create the tables.
+  run.immediate();
+}
+
+/**
+ * Opens (creating it and its directory when missing) a SQLite store at `path`; `:memory:` for a private
+ * in-memory database. WAL journal, `synchronous=FULL` unless told otherwise, a 5 s busy timeout, and the
+ * migrations of {@link MIGRATIONS} applied.
+ * @throws EngineError `io_error` when the file cannot be opened or migrated; `invalid_config` when its
+ *   schema is newer than this code.
+ */
+export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Store {
+  let db: Database.Database;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrate(db, path);
+  } catch (err) {
+    throw storeError('open', path, err);
+  }
+
+  const stmt = {
+    insertGoLive: db.prepare(
+      `INSERT INTO policy_history (org, revision, at, expiration_days, personal_access_tokens, settings_json)
+       VALUES (@org, @revision, @at, @expiration_days, @personal_access_tokens, @settings_json)`,
+    ),
+    goLivesAll: db.prepare('SELECT * FROM policy_history ORDER BY at, seq'),
+    goLivesOrg: db.prepare('SELECT * FROM policy_history WHERE org = ? ORDER BY at, seq'),
+    upsertImport: db.prepare(
+      `INSERT INTO imported_history (org, file, revisions_json, imported_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (org) DO UPDATE SET file = excluded.file, revisions_json = excluded.revisions_json,
+       imported_at = excluded.imported_at`,
+    ),
+    imports: db.prepare('SELECT * FROM imported_history ORDER BY org'),
+    insertDecision: db.prepare(
+      `INSERT INTO decision_log (decision_id, at_ms, org, action, subject_type, subject_id, subject_role,
+         resource_type, resource_id, decision, reason, revision, latency_us)
+       VALUES (@decision_id, @at_ms, @org, @action, @subject_type, @subject_id, @subject_role,
+         @resource_type, @resource_id, @decision, @reason, @revision, @latency_us)`,
+    ),
+    getDecision: db.prepare('SELECT * FROM decision_log WHERE decision_id = ?'),
+  };
+  const appendAll = db.transaction((records: readonly DecisionRecord[]) => {
+    for (const r of records) stmt.insertDecision.run({ ...r, decision: r.decision ? 1 : 0 });
+  });
+  const goLiveAll = db.transaction((records: readonly GoLiveRecord[]) => {
+    for (const r of records) stmt.insertGoLive.run({ settings_json: null, ...r });
+  });
+  let closed = false;
+
+  // better-sqlite3 is synchronous; each method runs inside an async function so a throw is a rejection.
+  function guard<T>(what: string, fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (closed) {
+        reject(new EngineError('io_error', `store ${path}: cannot ${what}: the store is closed`));
+        return;
+      }
+      try {
+        resolve(fn());
+      } catch (err) {
+        reject(storeError(what, path, err));
+      }
+    });
+  }
+
+  return {
+    kind: 'sqlite',
+    location: path,
+    recordGoLive: (records) => guard('record the policy history', () => goLiveAll(records)),
+    goLives: (org) =>
+      guard('read the policy history', () => {
+        const rows = (org === undefined ? stmt.goLivesAll.all() : stmt.goLivesOrg.all(org)) as {
+          org: string;
+          revision: string;
+          at: number;
+          expiration_days: number | null;
+          personal_access_tokens: PatSetting;
+          settings_json: string | null;
+        }[];
+        return rows.map((r) => ({
+          org: r.org,
+          revision: r.revision,
+          at: r.at,
+          expiration_days: r.expiration_days,
+          personal_access_tokens: r.personal_access_tokens,
+          ...(r.settings_json === null ? {} : { settings_json: r.settings_json }),
+        }));
+      }),
+    importHistory: (h) =>
+      guard('import the history', () => {
+        stmt.upsertImport.run(h.org, h.file, JSON.stringify(h.revisions), h.imported_at);
+      }),
+    importedHistories: () =>
+      guard('read imported histories', () =>
+        (
+          stmt.imports.all() as { org: string; file: string; revisions_json: string; imported_at: number }[]
+        ).map(
+          (r): ImportedHistory => ({
+            org: r.org,
+            file: r.file,
+            revisions: JSON.parse(r.revisions_json) as ImportedHistory['revisions'],
+            imported_at: r.imported_at,
+          }),
+        ),
+      ),
+    appendDecisions: (records) => guard('append to the decision log', () => appendAll(records)),
+    queryDecisions: (q) =>
+      guard('query the decision log', (): DecisionPage => {
+        const where = ['org = @org'];
+        const params: Record<string, unknown> = { org: q.org, limit: q.limit + 1 };
+        if (q.cursor !== undefined) {
+          where.push('seq < @before');
+          params.before = decodeCursor(q.cursor);
+        }
+        if (q.since_ms !== undefined) {
+          where.push('at_ms >= @since');
+          params.since = q.since_ms;
+        }
+        if (q.until_ms !== undefined) {
+          where.push('at_ms < @until');
+          params.until = q.until_ms;
+        }
+        for (const key of ['action', 'reason'] as const) {
+          if (q[key] !== undefined) {
+            where.push(`${key} = @${key}`);
+            params[key] = q[key];
+          }
+        }
+        if (q.subject !== undefined) {
+          where.push('subject_id = @subject');
+          params.subject = q.subject;
+        }
+        const rows = db
+          .prepare(`SELECT * FROM decision_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
+          .all(params) as DecisionRow[];
+        const page = rows.slice(0, q.limit);
+        const last = page[page.length - 1];
+        return {
+          decisions: page.map(fromRow),
+          next_cursor: rows.length > q.limit && last ? encodeCursor(last.seq) : null,
+        };
+      }),
+    getDecision: (id) =>
+      guard('read the decision log', () => {
+        const row = stmt.getDecision.get(id) as DecisionRow | undefined;
+        return row ? fromRow(row) : null;
+      }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}

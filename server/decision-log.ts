@@ -1,0 +1,117 @@
+// Wiring of the decision log into the app (SPEC §6, §7): the engine the routes see records every decision
+// it makes in the request's scope; a middleware on the decision routes commits the served ones through the
+// group-commit log before the answer leaves, and fails closed (500 evaluation_error) when it cannot.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MiddlewareHandler } from 'hono';
+import {
+  type Decision,
+  type DecisionLog,
+  type DecisionRecord,
+  type Engine,
+  EngineError,
+  isEngineError,
+} from '../engine/index.ts';
+import type { AppEnv } from './app.ts';
+
+interface Made {
+  request: unknown;
+  at_ms: number;
+  latency_us: number;
+}
+
+/** What one request's evaluations made: decisions by id, and evaluations that failed, in order. */
+interface Scope {
+  made: Map<string, Made>;
+  failed: Made[];
+}
+
+/** The engine for the routes plus the middleware that logs what they serve. */
+export interface DecisionLogging {
+  engine: Engine;
+  middleware: MiddlewareHandler<AppEnv>;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * The record of a served decision, from the request it answered: ids, types, the subject's role, the
+ * outcome. Nothing else of the request is kept — no token properties, no emails (SPEC §6: never a secret).
+ */
+export function decisionRecord(decision: Decision, made: Made | undefined): DecisionRecord {
+  const req = (made?.request ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const subject = req.subject ?? {};
+  const props = (subject.properties ?? {}) as Record<string, unknown>;
+  const subjectType = str(subject.type) ?? '';
+  return {
+    decision_id: decision.context.decision_id,
+    at_ms: made?.at_ms ?? Date.now(),
+    org: (str(req.context?.org) ?? '').toLowerCase(),
+    action: str(req.action?.name) ?? '',
+    subject_type: subjectType,
+    subject_id: str(subject.id) ?? '',
+    subject_role: subjectType === 'user' ? str(props.role) : null,
+    resource_type: str(req.resource?.type) ?? '',
+    resource_id: str(req.resource?.id),
+    decision: decision.decision,
+    reason: decision.context.reason.code,
+    revision: decision.context.revision,
+    latency_us: made?.latency_us ?? 0,
+  };
+}
+
+/**
+ * Wraps `engine` so that each `decide` inside a request is remembered (with its request, time and the
+ * microseconds it took), and returns the middleware that, after the route, appends a record for every
+ * decision the route served (`c.get('decisions')`) and waits for the commit. A failed commit turns the
+ * answer into 500 `evaluation_error` (a deny): an answered decision is always a logged one.
+ */
+export function createDecisionLogging(engine: Engine, log: DecisionLog): DecisionLogging {
+  const scope = new AsyncLocalStorage<Scope>();
+  const logged = Object.create(engine) as Engine;
+  logged.decide = (request, opts) => {
+    const current = scope.getStore();
+    const at_ms = Date.now();
+    const started = performance.now();
+    let d: Decision;
+    try {
+      d = engine.decide(request, opts);
+    } catch (err) {
+      // Invalid input and not-ready are refused, not decided; anything else is a failed evaluation a route
+      // may still serve as a deny (a batch item).
+      if (current && !isEngineError(err, 'invalid_input') && !isEngineError(err, 'not_ready')) {
+        current.failed.push({ request, at_ms, latency_us: Math.round((performance.now() - started) * 1000) });
+      }
+      throw err;
+    }
+    current?.made.set(d.context.decision_id, {
+      request,
+      at_ms,
+      latency_us: Math.round((performance.now() - started) * 1000),
+    });
+    return d;
+  };
+
+  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const current: Scope = { made: new Map(), failed: [] };
+    await scope.run(current, next);
+    const served = c.get('decisions');
+    if (!served || served.length === 0 || c.error) return;
+    let failedIndex = 0;
+    const records = served.map((d) =>
+      decisionRecord(d, current.made.get(d.context.decision_id) ?? current.failed[failedIndex++]),
+    );
+    try {
+      await log.append(records);
+    } catch (err) {
+      c.var.logger?.error({ err, request_id: c.var.requestId }, 'decision log commit failed; denied');
+      throw new EngineError(
+        'evaluation_error',
+        'the decision log could not be written; denied (fail closed)',
+        {
+          cause: err,
+        },
+      );
+    }
+  };
+  return { engine: logged, middleware };
+}

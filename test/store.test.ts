@@ -1,0 +1,314 @@
+// One suite, every store backend (STYLE.md; hono's common.case.test.ts): the same cases run against the
+// memory store, in-memory SQLite and a SQLite file, then the SQLite-only cases (files, migrations, pragmas).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isEngineError } from '../engine/index.ts';
+import {
+  createDecisionLog,
+  createMemoryStore,
+  type DecisionRecord,
+  MIGRATIONS,
+  openStore,
+  type Store,
+} from '../engine/store/index.ts';
+
+const dirs: string[] = [];
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'appwarden-store-'));
+  dirs.push(dir);
+  return join(dir, 'nested', 'appwarden.db');
+}
+
+const T0 = Date.UTC(2026, 2, 1); // epoch ms
+
+function record(i: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
+  return {
+    decision_id: `d-${String(i).padStart(4, '0')}`,
+    at_ms: T0 + i * 1000,
+    org: 'acme.example',
+    action: i % 2 === 0 ? 'app.connect' : 'token.use',
+    subject_type: 'user',
+    subject_id: `U${i % 3}`,
+    subject_role: i % 3 === 0 ? 'guest' : 'member',
+    resource_type: i % 2 === 0 ? 'app' : 'token',
+    resource_id: i % 5 === 0 ? null : `R${i}`,
+    decision: i % 4 !== 0,
+    reason: i % 4 === 0 ? 'app_blocked' : 'allowed',
+    revision: 'rev0000000000001',
+    latency_us: 40 + i,
+    ...over,
+  };
+}
+
+async function rejects(p: Promise<unknown>, check: (err: unknown) => boolean, msg: string) {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(check(err), `${msg}: ${String(err)}`);
+    return;
+  }
+  assert.unreachable(`${msg}: resolved`);
+}
+
+const backends: [string, () => Store][] = [
+  ['memory', () => createMemoryStore()],
+  ['sqlite :memory:', () => openStore(':memory:')],
+  ['sqlite file', () => openStore(tempDb())],
+];
+
+for (const [name, make] of backends) {
+  const s = suite<{ store: Store }>(name, { store: undefined as unknown as Store });
+  s.before.each((ctx) => {
+    ctx.store = make();
+  });
+  s.after.each(async (ctx) => {
+    await ctx.store.close();
+  });
+
+  s('go-live rows come back oldest first, by org, with their token settings', async ({ store }) => {
+    await store.recordGoLive([
+      { org: 'b.example', revision: 'r2', at: 200, expiration_days: 30, personal_access_tokens: 'enabled' },
+      {
+        org: 'a.example',
+        revision: 'r2',
+        at: 200,
+        expiration_days: null,
+        personal_access_tokens: 'disabled',
+        settings_json: '{"x":1}',
+      },
+    ]);
+    await store.recordGoLive([
+      { org: 'a.example', revision: 'r1', at: 100, expiration_days: 90, personal_access_tokens: 'enabled' },
+    ]);
+    const all = await store.goLives();
+    assert.equal(
+      all.map((r) => [r.org, r.at, r.revision]),
+      [
+        ['a.example', 100, 'r1'],
+        ['b.example', 200, 'r2'],
+        ['a.example', 200, 'r2'],
+      ],
+    );
+    const a = await store.goLives('a.example');
+    assert.equal(a[1], {
+      org: 'a.example',
+      revision: 'r2',
+      at: 200,
+      expiration_days: null,
+      personal_access_tokens: 'disabled',
+      settings_json: '{"x":1}',
+    });
+    assert.equal(await store.goLives('c.example'), []);
+  });
+
+  s('an imported history replaces the earlier import of the same org', async ({ store }) => {
+    const revisions = [{ at: 100, spec: { tokens: { expiration: '30d' } } }];
+    await store.importHistory({ org: 'z.example', file: 'z1.yaml', revisions, imported_at: 5 });
+    await store.importHistory({ org: 'a.example', file: 'a.yaml', revisions: [], imported_at: 6 });
+    await store.importHistory({
+      org: 'z.example',
+      file: 'z2.yaml',
+      revisions: [...revisions, { at: 200, spec: { tokens: { expiration: '90d' } } }],
+      imported_at: 7,
+    });
+    const got = await store.importedHistories();
+    assert.equal(
+      got.map((h) => [h.org, h.file, h.revisions.length, h.imported_at]),
+      [
+        ['a.example', 'a.yaml', 0, 6],
+        ['z.example', 'z2.yaml', 2, 7],
+      ],
+    );
+    assert.equal(got[1]?.revisions[1], { at: 200, spec: { tokens: { expiration: '90d' } } });
+  });
+
+  s('decisions are kept field for field and found by id', async ({ store }) => {
+    const rs = [record(1), record(5), record(8)];
+    await store.appendDecisions(rs);
+    for (const r of rs) assert.equal(await store.getDecision(r.decision_id), r);
+    assert.is(await store.getDecision('nope'), null);
+  });
+
+  s('a batch with a decision id already logged is refused whole', async ({ store }) => {
+    await store.appendDecisions([record(1)]);
+    await rejects(
+      store.appendDecisions([record(2), record(1)]),
+      (e) => isEngineError(e, 'io_error'),
+      'duplicate id',
+    );
+    assert.is(await store.getDecision('d-0002'), null, 'nothing of the failed batch is kept');
+  });
+
+  s('pages are newest first, disjoint, and together hold every match once', async ({ store }) => {
+    await store.appendDecisions(Array.from({ length: 25 }, (_, i) => record(i)));
+    await store.appendDecisions([record(100, { org: 'other.example' })]);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.queryDecisions({
+        org: 'acme.example',
+        limit: 10,
+        ...(cursor ? { cursor } : {}),
+      });
+      pages++;
+      assert.ok(page.decisions.length <= 10);
+      seen.push(...page.decisions.map((d) => d.decision_id));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    assert.is(pages, 3);
+    assert.equal(
+      seen,
+      Array.from({ length: 25 }, (_, i) => record(24 - i).decision_id),
+    );
+    const exact = await store.queryDecisions({ org: 'acme.example', limit: 25 });
+    assert.is(exact.decisions.length, 25);
+    assert.is(exact.next_cursor, null, 'no empty last page when the count divides evenly');
+  });
+
+  s('filters: action, reason, subject, and since (inclusive) / until (exclusive)', async ({ store }) => {
+    const all = Array.from({ length: 30 }, (_, i) => record(i));
+    await store.appendDecisions(all);
+    const q = async (f: Record<string, unknown>) =>
+      (await store.queryDecisions({ org: 'acme.example', limit: 1000, ...f })).decisions.map(
+        (d) => d.decision_id,
+      );
+    const want = (pred: (r: DecisionRecord) => boolean) =>
+      all
+        .filter(pred)
+        .reverse()
+        .map((r) => r.decision_id);
+    assert.equal(
+      await q({ action: 'token.use' }),
+      want((r) => r.action === 'token.use'),
+    );
+    assert.equal(
+      await q({ reason: 'app_blocked' }),
+      want((r) => r.reason === 'app_blocked'),
+    );
+    assert.equal(
+      await q({ subject: 'U2' }),
+      want((r) => r.subject_id === 'U2'),
+    );
+    assert.equal(
+      await q({ since_ms: T0 + 10_000, until_ms: T0 + 20_000 }),
+      want((r) => r.at_ms >= T0 + 10_000 && r.at_ms < T0 + 20_000),
+    );
+    assert.is((await q({ since_ms: T0 + 10_000, until_ms: T0 + 20_000 })).length, 10);
+    assert.equal(
+      await q({ action: 'app.connect', reason: 'allowed', subject: 'U1' }),
+      want((r) => r.action === 'app.connect' && r.reason === 'allowed' && r.subject_id === 'U1'),
+    );
+    assert.equal(await q({ org: 'nobody.example' }), []);
+  });
+
+  s('a cursor this store did not make is invalid_input naming /cursor', async ({ store }) => {
+    await rejects(
+      store.queryDecisions({ org: 'acme.example', limit: 5, cursor: 'bm90LWEtY3Vyc29y' }),
+      (e) => isEngineError(e, 'invalid_input') && e.issues[0]?.path === '/cursor',
+      'bad cursor',
+    );
+  });
+
+  s('a closed store rejects with io_error', async ({ store }) => {
+    await store.close();
+    await store.close();
+    await rejects(store.appendDecisions([record(1)]), (e) => isEngineError(e, 'io_error'), 'append');
+    await rejects(store.goLives(), (e) => isEngineError(e, 'io_error'), 'goLives');
+  });
+
+  s(
+    'the decision log commits concurrent appends together and resolves each after its commit',
+    async ({ store }) => {
+      const log = createDecisionLog(store);
+      const n = 200;
+      const done = await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          await log.append([record(i)]);
+          // Resolved means committed: the record is readable at once.
+          return (await store.getDecision(record(i).decision_id)) !== null;
+        }),
+      );
+      assert.ok(done.every(Boolean));
+      assert.is(log.stats.records, n);
+      assert.ok(log.stats.commits < n / 10, `${log.stats.commits} commits for ${n} appends`);
+    },
+  );
+
+  s('a failed commit rejects every waiter of that batch', async ({ store }) => {
+    const log = createDecisionLog(store);
+    await store.close();
+    const results = await Promise.allSettled([log.append([record(1)]), log.append([record(2)])]);
+    assert.equal(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.is(log.stats.failures, 1);
+  });
+
+  s.run();
+}
+
+const sqlite = suite('sqlite only');
+
+sqlite('a file store keeps everything across close and reopen', async () => {
+  const path = tempDb();
+  let store = openStore(path);
+  await store.appendDecisions([record(1)]);
+  await store.recordGoLive([
+    { org: 'acme.example', revision: 'r1', at: 1, expiration_days: 30, personal_access_tokens: 'enabled' },
+  ]);
+  await store.close();
+  store = openStore(path);
+  assert.equal(await store.getDecision('d-0001'), record(1));
+  assert.is((await store.goLives()).length, 1);
+  await store.close();
+});
+
+sqlite('migrations run once, are recorded, and the journal is WAL', async () => {
+  const path = tempDb();
+  await openStore(path).close();
+  await openStore(path).close();
+  const db = new Database(path, { readonly: true });
+  const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+  assert.equal(
+    rows,
+    MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
+  );
+  assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
+  db.close();
+});
+
+sqlite('a database with a newer schema is refused, not written to', async () => {
+  const path = tempDb();
+  await openStore(path).close();
+  const db = new Database(path);
+  db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)').run('future');
+  db.close();
+  try {
+    openStore(path);
+    assert.unreachable('opened');
+  } catch (err) {
+    assert.ok(isEngineError(err, 'invalid_config'), String(err));
+    assert.match(String((err as Error).message), /schema version 999/);
+  }
+});
+
+sqlite('a postgres:// URL is refused until that backend exists', () => {
+  try {
+    openStore('postgres://localhost/appwarden');
+    assert.unreachable('opened');
+  } catch (err) {
+    assert.ok(isEngineError(err, 'invalid_config'), String(err));
+  }
+});
+
+sqlite.after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+sqlite.run();
