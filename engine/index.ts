@@ -13,6 +13,21 @@
  * console.log(d.decision, d.context.reason.code);
  */
 export {
+  approveApp,
+  blockApp,
+  type EditResult,
+  EXPIRATION_SETTINGS,
+  type ExpirationSetting,
+  editPolicy,
+  editPolicyFiles,
+  type PolicyEdit,
+  type PolicySource,
+  setExpiration,
+  setPersonalAccessTokens,
+  unblockApp,
+  unifiedDiff,
+} from './edit.ts';
+export {
   buildBundle,
   computeRevision,
   createEngine,

@@ -17,6 +17,7 @@ import {
   parseRfc3339,
   type Store,
 } from '../engine/index.ts';
+import { registerEditCommands } from './cli-edit.ts';
 import { loadConfig } from './config.ts';
 import { JsonError, parseStrictJson } from './json.ts';
 import { startServer } from './main.ts';
@@ -293,6 +294,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       }
     });
 
+  registerEditCommands(program, {
+    io,
+    exit: (c) => {
+      code = c;
+    },
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
