@@ -586,6 +586,22 @@ test('cli: --help on every edit command documents the options and exit codes', (
   }
 });
 
+test('the README example of "Changing settings by pull request" is real output', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Changing settings by pull request'));
+  const example = /```console\n\$ appwarden (.*)\n([\s\S]*?)\n(\S[^\n]*takes effect[^\n]*)\n\$ /.exec(
+    section,
+  );
+  assert.ok(example, 'the console example is in the README');
+  const [, command = '', diff = '', summary = ''] = example;
+  const args = [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
+  const dir = exampleCopy('readme');
+  const r = cli(args.map((a) => (a === '.' ? dir : a)));
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, `${diff}\n`);
+  assert.is(r.stderr, `${summary}\n`);
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();
