@@ -122,15 +122,15 @@ export async function startProcess(
 }
 
 /**
- * Starts `node bin/appwarden.js serve --policy <policyDir> --port <free port>` on 127.0.0.1 and
- * waits for `/ready`.
+ * Starts `node bin/appwarden.js serve --policy <policyDir> --port <free port> [...extraArgs]` on
+ * 127.0.0.1 and waits for `/ready`. `extraArgs` e.g. `['--store', ':memory:']`.
  * @throws Error with the server's output when it does not become ready
  */
-export async function startAppwarden(policyDir: string): Promise<RunningServer> {
+export async function startAppwarden(policyDir: string, extraArgs: string[] = []): Promise<RunningServer> {
   const port = await freePort();
   return startProcess(
     process.execPath,
-    [join(ROOT, 'bin', 'appwarden.js'), 'serve', '--policy', policyDir, '--port', String(port)],
+    [join(ROOT, 'bin', 'appwarden.js'), 'serve', '--policy', policyDir, '--port', String(port), ...extraArgs],
     { url: `http://127.0.0.1:${port}`, readyPath: '/ready' },
   );
 }

@@ -215,6 +215,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       `SQLite file for the decision log and settings history (created with its directory; :memory: keeps nothing)`,
       DEFAULT_STORE_PATH,
     )
+    .addOption(
+      new Option(
+        '--store-sync <mode>',
+        'full: each decision-log commit is fsynced (survives power loss); normal: survives a process crash only, faster',
+      )
+        .choices(['full', 'normal'])
+        .default('full'),
+    )
     .addHelpText(
       'after',
       '\nTokens: list SHA-256 digests in the config (auth.token_sha256) or APPWARDEN_TOKEN_SHA256 (comma-separated).\n' +
@@ -321,6 +329,7 @@ interface ServeOptions {
   host?: string;
   config?: string;
   store: string;
+  storeSync: 'full' | 'normal';
 }
 
 async function serve(opts: ServeOptions, source: string, io: CliIo): Promise<number> {
@@ -343,7 +352,7 @@ async function serve(opts: ServeOptions, source: string, io: CliIo): Promise<num
   }
   let store: Store;
   try {
-    store = openStore(opts.store);
+    store = openStore(opts.store, { synchronous: opts.storeSync === 'normal' ? 'NORMAL' : 'FULL' });
   } catch (err) {
     if (!isEngineError(err)) throw err;
     for (const i of err.issues) io.stderr(`appwarden: ${formatIssue(i)}\n`);

@@ -1,7 +1,7 @@
 // `npm run bench`: (a) in-process cost of engine.decide over the example trace; (b) appwarden's HTTP
 // server against `opa run --server` with the same Rego, data and requests, driven by one autocannon.
 // Prints a side-by-side table and writes the numbers to var/bench.json.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -71,7 +71,8 @@ export interface InProcessResult {
 
 /** One HTTP target's numbers (latency in milliseconds, as autocannon measures it). */
 export interface HttpResult {
-  target: 'appwarden' | 'opa';
+  /** `appwarden` (decision log in a SQLite file, synchronous=FULL), `appwarden-memory` (`--store :memory:`), `opa`. */
+  target: 'appwarden' | 'appwarden-memory' | 'opa';
   url: string;
   requests_per_second: number;
   p50_ms: number;
@@ -270,8 +271,12 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(dataFile, JSON.stringify(engine.data));
     let app: RunningServer | undefined;
     let opa: RunningServer | undefined;
+    let appMemory: RunningServer | undefined;
+    // A fresh file store, so the decision log's cost is measured from empty on every run.
+    const storeFile = resolve(ROOT, 'var', 'bench', 'appwarden.db');
+    for (const f of ['', '-wal', '-shm']) rmSync(`${storeFile}${f}`, { force: true });
     try {
-      app = await startAppwarden(EXAMPLE_POLICY_DIR);
+      app = await startAppwarden(EXAMPLE_POLICY_DIR, ['--store', storeFile]);
       opa = await startOpa([...regoFiles(), dataFile]);
       const agreement = await compareAnswers(app.url, opa.url, bodies);
       console.log(
@@ -294,6 +299,18 @@ async function main(argv: string[]): Promise<number> {
         bodies.map((b) => b.authzen),
         opts,
       );
+      await app.stop();
+      // The same server with its decision log in memory: what the durable log (WAL, fsync per group
+      // commit) costs over the same SQLite work without a disk.
+      appMemory = await startAppwarden(EXAMPLE_POLICY_DIR, ['--store', ':memory:']);
+      const m = await drive(
+        'appwarden-memory',
+        appMemory.url,
+        '/access/v1/evaluation',
+        bodies.map((b) => b.authzen),
+        opts,
+      );
+      await appMemory.stop();
       const o = await drive(
         'opa',
         opa.url,
@@ -319,6 +336,23 @@ async function main(argv: string[]): Promise<number> {
           ['errors', String(a.errors), String(o.errors), ''],
         ])}`,
       );
+      const cost = (x: number, y: number) => (y === 0 ? 'n/a' : `${(((x - y) / y) * 100).toFixed(1)}%`);
+      console.log(
+        `\ndecision log: every answer waits for its record's group commit (${storeFile}, synchronous=FULL)\n${table(
+          [
+            ['', 'store file', '--store :memory:', 'file vs memory'],
+            [
+              'req/s',
+              String(a.requests_per_second),
+              String(m.requests_per_second),
+              cost(a.requests_per_second, m.requests_per_second),
+            ],
+            ['p50 ms', String(a.p50_ms), String(m.p50_ms), cost(a.p50_ms, m.p50_ms)],
+            ['p99 ms', String(a.p99_ms), String(m.p99_ms), cost(a.p99_ms, m.p99_ms)],
+            ['non-2xx', String(a.non2xx), String(m.non2xx), ''],
+          ],
+        )}`,
+      );
       result.http = {
         connections: opts.connections,
         duration_s: opts.duration,
@@ -326,6 +360,7 @@ async function main(argv: string[]): Promise<number> {
         distinct_requests: bodies.length,
         agreement: { compared: agreement.compared, disagreements: agreement.disagreements.length },
         appwarden: a,
+        appwarden_memory_store: m,
         opa: o,
         ratio: {
           requests_per_second: Number(ratio(a.requests_per_second, o.requests_per_second)),
@@ -333,9 +368,11 @@ async function main(argv: string[]): Promise<number> {
           p99: Number(ratio(a.p99_ms, o.p99_ms)),
         },
       };
-      if (a.non2xx > 0 || o.non2xx > 0 || a.errors > 0 || o.errors > 0) exit = 1;
+      if (a.non2xx > 0 || o.non2xx > 0 || m.non2xx > 0 || a.errors > 0 || o.errors > 0 || m.errors > 0)
+        exit = 1;
     } finally {
       await app?.stop();
+      await appMemory?.stop();
       await opa?.stop();
     }
   }
