@@ -123,14 +123,24 @@ export async function startProcess(
 
 /**
  * Starts `node bin/appwarden.js serve --policy <policyDir> --port <free port> [...extraArgs]` on
- * 127.0.0.1 and waits for `/ready`. `extraArgs` e.g. `['--store', ':memory:']`.
+ * 127.0.0.1 and waits for `/ready`. Without a `--store` in `extraArgs` the server keeps its state in
+ * memory, so demos and tests never write go-live history into the repository's `var/appwarden.db`.
  * @throws Error with the server's output when it does not become ready
  */
 export async function startAppwarden(policyDir: string, extraArgs: string[] = []): Promise<RunningServer> {
   const port = await freePort();
   return startProcess(
     process.execPath,
-    [join(ROOT, 'bin', 'appwarden.js'), 'serve', '--policy', policyDir, '--port', String(port), ...extraArgs],
+    [
+      join(ROOT, 'bin', 'appwarden.js'),
+      'serve',
+      '--policy',
+      policyDir,
+      '--port',
+      String(port),
+      ...(extraArgs.includes('--store') ? [] : ['--store', ':memory:']),
+      ...extraArgs,
+    ],
     { url: `http://127.0.0.1:${port}`, readyPath: '/ready' },
   );
 }

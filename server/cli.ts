@@ -20,7 +20,7 @@ import {
 import { registerEditCommands } from './cli-edit.ts';
 import { loadConfig } from './config.ts';
 import { JsonError, parseStrictJson } from './json.ts';
-import { startServer } from './main.ts';
+import { assertSafeBinding, startServer } from './main.ts';
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, invalid: 1, error: 2 } as const;
@@ -345,6 +345,8 @@ async function serve(opts: ServeOptions, source: string, io: CliIo): Promise<num
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.port !== undefined ? { port: opts.port } : {}),
     });
+    // Refuse an unsafe binding before anything is opened or created (the store's file, its directory).
+    assertSafeBinding(config);
   } catch (err) {
     if (!isEngineError(err)) throw err;
     for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);

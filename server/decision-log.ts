@@ -60,6 +60,36 @@ export function decisionRecord(decision: Decision, made: Made | undefined): Deci
 }
 
 /**
+ * A single evaluation that failed was still answered, as a deny (500 `evaluation_error` with a
+ * decision id, SPEC §4): it goes into the log like any served decision (SPEC §7). The id is the one
+ * the error answer carries; a failed commit here changes nothing of an answer that is already a deny.
+ */
+async function logFailedEvaluation(res: Response, current: Scope, log: DecisionLog): Promise<void> {
+  const made = current.failed[0];
+  if (!made || res.status !== 500) return;
+  let body: {
+    context?: { decision_id?: unknown; revision?: unknown };
+    result?: { context?: { decision_id?: unknown; revision?: unknown } };
+  };
+  try {
+    body = (await res.clone().json()) as typeof body;
+  } catch {
+    return;
+  }
+  const ctx = body.context ?? body.result?.context;
+  if (typeof ctx?.decision_id !== 'string') return;
+  const decision: Decision = {
+    decision: false,
+    context: {
+      decision_id: ctx.decision_id,
+      revision: typeof ctx.revision === 'string' ? ctx.revision : '',
+      reason: { code: 'evaluation_error', message: 'the evaluation failed; denied (fail closed)' },
+    },
+  };
+  await log.append([decisionRecord(decision, made)]).catch(() => undefined);
+}
+
+/**
  * Wraps `engine` so that each `decide` inside a request is remembered (with its request, time and the
  * microseconds it took), and returns the middleware that, after the route, appends a record for every
  * decision the route served (`c.get('decisions')`) and waits for the commit. A failed commit turns the
@@ -95,7 +125,11 @@ export function createDecisionLogging(engine: Engine, log: DecisionLog): Decisio
     const current: Scope = { made: new Map(), failed: [] };
     await scope.run(current, next);
     const served = c.get('decisions');
-    if (!served || served.length === 0 || c.error) return;
+    if (c.error) {
+      await logFailedEvaluation(c.res, current, log);
+      return;
+    }
+    if (!served || served.length === 0) return;
     let failedIndex = 0;
     const records = served.map((d) =>
       decisionRecord(d, current.made.get(d.context.decision_id) ?? current.failed[failedIndex++]),

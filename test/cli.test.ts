@@ -208,7 +208,8 @@ test('serve refuses a non-loopback host without tokens (exit 2) and needs exactl
 function startServe(
   args: string[],
 ): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [bin, 'serve', ...args], {
+  // An in-memory store: a test server must not write go-live history into the repository's var/.
+  const child = spawn(process.execPath, [bin, 'serve', '--store', ':memory:', ...args], {
     cwd: root,
     env: { ...process.env, APPWARDEN_TOKEN_SHA256: '' },
   });

@@ -156,6 +156,21 @@ test('a batch item whose evaluation fails is served as a deny and logged as eval
   );
 });
 
+test('a single evaluation that fails is answered as a 500 deny and logged under the id it answered with', async () => {
+  const { store, post } = setup();
+  const res = await post('/access/v1/evaluation', connect('U6', 'explode'));
+  assert.is(res.status, 500);
+  const body = (await res.json()) as { decision: boolean; context: { decision_id: string } };
+  const logged = await store.getDecision(body.context.decision_id);
+  assert.equal(
+    [logged?.decision, logged?.reason, logged?.resource_id],
+    [false, 'evaluation_error', 'explode'],
+  );
+  const opa = await post('/v1/data/appwarden/decision', { input: connect('U6', 'explode') });
+  const wrapped = (await opa.json()) as { decision_id: string };
+  assert.is((await store.getDecision(wrapped.decision_id))?.reason, 'evaluation_error');
+});
+
 test('when the log cannot commit, the decision is not answered: 500 evaluation_error, decision false', async () => {
   const { store, post } = setup();
   await store.close();
