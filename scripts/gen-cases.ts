@@ -82,6 +82,7 @@ export async function compileCases(): Promise<CompiledCases> {
   const datasets: Record<string, DataDocument> = {};
   const cases: CompiledCase[] = [];
   const names = new Set<string>();
+  const repoHistories: Record<string, OrgHistory[]> = {};
   for (const f of files) {
     const path = join(casesDir, f);
     const rel = relative(root, path);
@@ -93,10 +94,17 @@ export async function compileCases(): Promise<CompiledCases> {
     });
     if (doc.errors.length > 0) throw new Error(`${rel}: ${doc.errors.map((e) => e.message).join('; ')}`);
     const top = doc.toJS() as { repo?: string; cases?: RawCase[] };
+    // A bare name is a fixture under policies/testdata/repos/; a path (with a slash) is relative to
+    // the project root, e.g. examples/policy-repo. A repository's own history/ files apply to its
+    // cases unless a case gives a history for that org.
     const repo = top.repo ?? 'default';
     if (!datasets[repo]) {
       try {
-        datasets[repo] = (await loadPolicyRepository(join(testdata, 'repos', repo))).data;
+        const loaded = await loadPolicyRepository(
+          repo.includes('/') ? join(root, repo) : join(testdata, 'repos', repo),
+        );
+        datasets[repo] = loaded.data;
+        repoHistories[repo] = loaded.histories;
       } catch (err) {
         if (err instanceof EngineError)
           throw new Error(`fixture repository ${repo}:\n${err.issues.map(formatIssue).join('\n')}`);
@@ -126,15 +134,17 @@ export async function compileCases(): Promise<CompiledCases> {
         throw err;
       }
       const at = time(c.at ?? DEFAULT_AT, `${where} at`);
-      const org = req.context.org;
+      const org = req.context.org.toLowerCase();
       const raw = (c.history ?? []).find((h) => h.org === org);
-      const history: OrgHistory | undefined = raw && {
-        org,
-        revisions: raw.revisions.map((r, j) => ({
-          at: time(r.at, `${where} history[${j}].at`),
-          spec: r.spec,
-        })),
-      };
+      const history: OrgHistory | undefined = raw
+        ? {
+            org,
+            revisions: raw.revisions.map((r, j) => ({
+              at: time(r.at, `${where} history[${j}].at`),
+              spec: r.spec,
+            })),
+          }
+        : repoHistories[repo]?.find((h) => h.org === org);
       const orgData = Object.hasOwn(data.orgs, org) ? data.orgs[org] : undefined;
       const epochs = orgData
         ? epochsForEvaluation(history, tokenSettingsOf(orgData), at)

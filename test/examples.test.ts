@@ -6,13 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import {
-  createEngine,
-  type Decision,
-  type Engine,
-  isEngineError,
-  SPEC_REASON_CODES,
-} from '../engine/index.ts';
+import { createEngine, type Engine, isEngineError, SPEC_REASON_CODES } from '../engine/index.ts';
 import { startAppwarden } from '../examples/support.ts';
 import { APPS, APPS_BY_ID } from '../examples/traffic/apps.ts';
 import { replay } from '../examples/traffic/demo.ts';
@@ -25,6 +19,7 @@ import {
 } from '../examples/traffic/generate.ts';
 
 const AT = BASE_TIME; // 2026-11-15T12:00:00Z
+const root = join(import.meta.dirname, '..');
 let engine: Engine;
 
 test.before(async () => {
@@ -133,244 +128,25 @@ test('replaying the trace through the engine decides every request, for many dif
   assert.ok((reasons.get('allowed') ?? 0) > trace.length / 2, 'most real traffic is allowed');
 });
 
-/** A user subject; `orgs` always includes the org asked about. */
-function user(id: string, email: string, role: 'member' | 'guest', orgs: string[], joinedAt?: string) {
-  return {
-    type: 'user' as const,
-    id,
-    properties: { email, role, orgs, ...(joinedAt ? { joined_at: joinedAt } : {}) },
-  };
-}
-const ann = user('u-ann', 'ann@acme.example', 'member', ['acme.example']);
-const gus = user('u-gus', 'gus@globex.example', 'member', ['globex.example', 'acme.example']);
-const pat = (id: string, owner: string, createdAt: string) => ({
-  type: 'token' as const,
-  id,
-  properties: { kind: 'personal_access', created_at: createdAt, owner },
+// The walkthrough of docs/examples.md is a decision-case file
+// (policies/testdata/cases/examples-walkthrough.yaml): it runs through the Wasm, `opa eval` and `opa test`.
+test('every walkthrough row of docs/examples.md is a decision case', () => {
+  const doc = readFileSync(join(root, 'docs', 'examples.md'), 'utf8');
+  const section = doc.slice(
+    doc.indexOf('### Walkthrough'),
+    doc.indexOf('\n## ', doc.indexOf('### Walkthrough')),
+  );
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| request') && !l.startsWith('| ---'));
+  const cases = (
+    parse(readFileSync(join(root, 'policies', 'testdata', 'cases', 'examples-walkthrough.yaml'), 'utf8')) as {
+      cases: unknown[];
+    }
+  ).cases;
+  assert.ok(rows.length > 10, 'the walkthrough table was found');
+  assert.is(cases.length, rows.length, 'one case per walkthrough row');
 });
-const sat = (sa: string, createdAt: string) => ({
-  type: 'token' as const,
-  id: `sat-${sa}`,
-  properties: {
-    kind: 'service_account',
-    created_at: createdAt,
-    owner: 'it-ops@acme.example',
-    service_account: sa,
-  },
-});
-
-/** The walkthrough of docs/examples.md, evaluated at 2026-11-15T12:00:00Z. */
-const WALKTHROUGH: {
-  name: string;
-  request: unknown;
-  code: string;
-  blockedBy?: string;
-  expiresAt?: string;
-  warning?: string;
-}[] = [
-  {
-    name: 'acme blocks Dropbox',
-    request: {
-      subject: ann,
-      action: { name: 'app.connect' },
-      resource: { type: 'app', id: '1204567890123456789' },
-      context: { org: 'acme.example' },
-    },
-    code: 'app_blocked',
-    blockedBy: 'acme.example',
-  },
-  {
-    name: "acme's block on Grammarly follows an acme member into globex",
-    request: {
-      subject: gus,
-      action: { name: 'app.use' },
-      resource: { type: 'app', id: '0417263958821' },
-      context: { org: 'globex.example' },
-    },
-    code: 'app_blocked_in_other_org',
-    blockedBy: 'acme.example',
-  },
-  {
-    name: 'globex needs an approval for Miro',
-    request: {
-      subject: gus,
-      action: { name: 'app.connect' },
-      resource: { type: 'app', id: '3458764513820540928' },
-      context: { org: 'globex.example' },
-    },
-    code: 'app_not_approved',
-  },
-  {
-    name: 'globex approved Slack',
-    request: {
-      subject: gus,
-      action: { name: 'app.use' },
-      resource: { type: 'app', id: 'A0F7XDUAZ' },
-      context: { org: 'globex.example' },
-    },
-    code: 'allowed',
-  },
-  {
-    name: "umbrella's block on Zoom stays inside umbrella (this_org)",
-    request: {
-      subject: user('u-ada', 'ada@umbrella.example', 'guest', ['umbrella.example', 'acme.example']),
-      action: { name: 'app.use' },
-      resource: { type: 'app', id: '1048577935912' },
-      context: { org: 'acme.example' },
-    },
-    code: 'allowed',
-  },
-  {
-    name: 'initech denies guests the API through apps',
-    request: {
-      subject: user('u-gil', 'gil@contractor.example', 'guest', ['initech.example']),
-      action: { name: 'api.use' },
-      resource: { type: 'api' },
-      context: { org: 'initech.example', via: 'app' },
-    },
-    code: 'guest_api_restricted',
-  },
-  {
-    name: 'globex denies guests the API through PATs only',
-    request: {
-      subject: user('u-gil', 'gil@contractor.example', 'guest', ['globex.example']),
-      action: { name: 'api.use' },
-      resource: { type: 'api' },
-      context: { org: 'globex.example', via: 'personal_access_token' },
-    },
-    code: 'guest_api_restricted',
-  },
-  {
-    name: 'initech has PATs off',
-    request: {
-      subject: user('u-pete', 'peter@initech.example', 'member', ['initech.example']),
-      action: { name: 'token.create' },
-      resource: { type: 'token', properties: { kind: 'personal_access' } },
-      context: { org: 'initech.example' },
-    },
-    code: 'pats_disabled',
-  },
-  {
-    name: 'initech takes no rules triggered from outside',
-    request: {
-      subject: { type: 'external_service', id: 'pagerduty' },
-      action: { name: 'rule.trigger' },
-      resource: { type: 'rule', id: 'rule-initech-7' },
-      context: { org: 'initech.example' },
-    },
-    code: 'external_automation_disabled',
-  },
-  {
-    name: "acme's legacy-sync service account is disabled",
-    request: {
-      subject: { type: 'service_account', id: 'legacy-sync' },
-      action: { name: 'token.use' },
-      resource: sat('legacy-sync', '2026-09-01T00:00:00Z'),
-      context: { org: 'acme.example' },
-    },
-    code: 'service_account_disabled',
-  },
-  {
-    name: 'a 30-day initech service-account token from October has expired',
-    request: {
-      subject: { type: 'service_account', id: 'report-exporter' },
-      action: { name: 'token.use' },
-      resource: sat('report-exporter', '2026-10-01T00:00:00Z'),
-      context: { org: 'initech.example' },
-    },
-    code: 'token_expired',
-  },
-  {
-    name: 'a 30-day initech service-account token expiring in 4 days is allowed with a warning',
-    request: {
-      subject: { type: 'service_account', id: 'report-exporter' },
-      action: { name: 'token.use' },
-      resource: sat('report-exporter', '2026-10-20T00:00:00Z'),
-      context: { org: 'initech.example' },
-    },
-    code: 'allowed',
-    expiresAt: '2026-11-19T00:00:00Z',
-    warning: 'token_expires_soon',
-  },
-  {
-    name: 'an umbrella PAT from before the May switch-off stays revoked',
-    request: {
-      subject: user('u-ada', 'ada@umbrella.example', 'member', ['umbrella.example']),
-      action: { name: 'token.use' },
-      resource: pat('pat-ada-1', 'u-ada', '2026-04-01T00:00:00Z'),
-      context: { org: 'umbrella.example' },
-    },
-    code: 'token_revoked',
-  },
-  {
-    name: 'an umbrella PAT from October lives 60 days',
-    request: {
-      subject: user('u-ada', 'ada@umbrella.example', 'member', ['umbrella.example']),
-      action: { name: 'token.use' },
-      resource: pat('pat-ada-2', 'u-ada', '2026-10-01T00:00:00Z'),
-      context: { org: 'umbrella.example' },
-    },
-    code: 'allowed',
-  },
-  {
-    name: 'the same PAT expired for umbrella when its owner joined umbrella after creating it',
-    request: {
-      subject: user(
-        'u-ann',
-        'ann@acme.example',
-        'guest',
-        ['acme.example', 'umbrella.example'],
-        '2026-10-10T00:00:00Z',
-      ),
-      action: { name: 'token.use' },
-      resource: pat('pat-ann-1', 'u-ann', '2026-10-01T00:00:00Z'),
-      context: { org: 'umbrella.example' },
-    },
-    code: 'token_expired',
-  },
-  {
-    name: 'an acme PAT from 2024 is fine under the 10-year default',
-    request: {
-      subject: ann,
-      action: { name: 'token.use' },
-      resource: pat('pat-ann-0', 'u-ann', '2024-01-15T09:30:00Z'),
-      context: { org: 'acme.example' },
-    },
-    code: 'allowed',
-  },
-  {
-    name: 'a token created an hour from now is not valid yet',
-    request: {
-      subject: ann,
-      action: { name: 'token.use' },
-      resource: pat('pat-ann-9', 'u-ann', '2026-11-15T13:00:00Z'),
-      context: { org: 'acme.example' },
-    },
-    code: 'token_not_yet_valid',
-  },
-  {
-    name: 'an org without a policy is unknown',
-    request: {
-      subject: ann,
-      action: { name: 'app.use' },
-      resource: { type: 'app', id: 'A0F7XDUAZ' },
-      context: { org: 'hooli.example' },
-    },
-    code: 'org_unknown',
-  },
-];
-
-for (const c of WALKTHROUGH) {
-  test(`walkthrough: ${c.name}`, () => {
-    const d: Decision = engine.decide(c.request, { at: AT });
-    assert.is(d.context.reason.code, c.code, d.context.reason.message);
-    assert.is(d.decision, c.code === 'allowed');
-    if (c.blockedBy) assert.is(d.context.blocked_by, c.blockedBy);
-    if (c.code === 'app_not_approved') assert.is(d.context.approval_request?.app, '3458764513820540928');
-    if (c.expiresAt) assert.is(d.context.advice?.expires_at, c.expiresAt);
-    if (c.warning) assert.is(d.context.advice?.warning, c.warning);
-  });
-}
 
 test('the demo replays traffic against a real server with no 5xx and no 4xx', async () => {
   const server = await startAppwarden(EXAMPLE_POLICY_DIR);
