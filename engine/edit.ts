@@ -1,8 +1,10 @@
 // Policy edits for a pull request (SPEC §6): block, unblock or approve an app and change token settings by
 // splicing the one org's YAML text, so comments, key order, quoting and layout of every other line stay as written.
+
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { structuredPatch } from 'diff';
 import {
   isMap,
   isPair,
@@ -858,96 +860,11 @@ function removeEntry(text: string, path: readonly string[], id: string): string 
  */
 export function unifiedDiff(file: string, before: string, after: string, context = 3): string {
   if (before === after) return '';
-  const split = (t: string) => (t === '' ? [] : t.split(/(?<=\n)|(?<=\r)(?!\n)/));
-  const a = split(before);
-  const b = split(after);
-  const ops = diffLines(a, b);
-  // Group the changes into hunks with `context` lines around each; close changes share a hunk.
-  const changes: number[] = [];
-  ops.forEach((op, i) => {
-    if (op.kind !== 'equal') changes.push(i);
-  });
-  let out = `--- a/${file}\n+++ b/${file}\n`;
-  let i = 0;
-  while (i < changes.length) {
-    let j = i;
-    while (j + 1 < changes.length && (changes[j + 1] as number) - (changes[j] as number) <= 2 * context + 1)
-      j++;
-    const from = Math.max(0, (changes[i] as number) - context);
-    const to = Math.min(ops.length, (changes[j] as number) + context + 1);
-    const hunk = ops.slice(from, to);
-    const first = ops[from] as DiffOp;
-    const aLen = hunk.filter((o) => o.kind !== 'insert').length;
-    const bLen = hunk.filter((o) => o.kind !== 'delete').length;
-    const head = (start: number, len: number) =>
-      len === 1 ? `${start + 1}` : `${len === 0 ? start : start + 1},${len}`;
-    out += `@@ -${head(first.a, aLen)} +${head(first.b, bLen)} @@\n`;
-    for (const op of hunk) {
-      const line = op.kind === 'insert' ? (b[op.b] as string) : (a[op.a] as string);
-      const mark = op.kind === 'insert' ? '+' : op.kind === 'delete' ? '-' : ' ';
-      out += /[\r\n]$/.test(line) ? `${mark}${line}` : `${mark}${line}\n\\ No newline at end of file\n`;
-    }
-    i = j + 1;
+  // jsdiff computes the hunks; the headers are written as `diff -u` / git write them.
+  const patch = structuredPatch(`a/${file}`, `b/${file}`, before, after, undefined, undefined, { context });
+  const out = [`--- a/${file}`, `+++ b/${file}`];
+  for (const h of patch.hunks) {
+    out.push(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, ...h.lines);
   }
-  return out;
-}
-
-/** One step of a line diff; `a` and `b` are the 0-based positions in each text when the step is taken. */
-interface DiffOp {
-  kind: 'equal' | 'delete' | 'insert';
-  a: number;
-  b: number;
-}
-
-/** Myers' O((N+M)·D) shortest edit script over lines. */
-function diffLines(a: readonly string[], b: readonly string[]): DiffOp[] {
-  const n = a.length;
-  const m = b.length;
-  const max = n + m;
-  const offset = max + 1;
-  const v = new Int32Array(2 * max + 3);
-  const trace: Int32Array[] = [];
-  let done = false;
-  for (let d = 0; d <= max && !done; d++) {
-    trace.push(v.slice());
-    for (let k = -d; k <= d; k += 2) {
-      let x =
-        k === -d || (k !== d && (v[k - 1 + offset] as number) < (v[k + 1 + offset] as number))
-          ? (v[k + 1 + offset] as number)
-          : (v[k - 1 + offset] as number) + 1;
-      let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) {
-        x++;
-        y++;
-      }
-      v[k + offset] = x;
-      if (x >= n && y >= m) {
-        done = true;
-        break;
-      }
-    }
-  }
-  const ops: DiffOp[] = [];
-  let x = n;
-  let y = m;
-  for (let d = trace.length - 1; d >= 0; d--) {
-    const t = trace[d] as Int32Array;
-    const k = x - y;
-    const prevK =
-      k === -d || (k !== d && (t[k - 1 + offset] as number) < (t[k + 1 + offset] as number)) ? k + 1 : k - 1;
-    const prevX = d === 0 ? 0 : (t[prevK + offset] as number);
-    const prevY = d === 0 ? 0 : prevX - prevK;
-    while (x > prevX && y > prevY) {
-      x--;
-      y--;
-      ops.push({ kind: 'equal', a: x, b: y });
-    }
-    if (d > 0) {
-      if (x === prevX) ops.push({ kind: 'insert', a: x, b: prevY });
-      else ops.push({ kind: 'delete', a: prevX, b: y });
-    }
-    x = prevX;
-    y = prevY;
-  }
-  return ops.reverse();
+  return `${out.join('\n')}\n`;
 }
