@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createDecisionLog, type Decision, type Engine, openStore, type Store } from '../engine/index.ts';
-import { bearerAuth } from './auth.ts';
+import { adminAuth, bearerAuth } from './auth.ts';
 import type { ServerConfig } from './config.ts';
 import { createDecisionLogging } from './decision-log.ts';
 import { errorResponse, HttpError, toHttpError } from './errors.ts';
@@ -22,6 +22,8 @@ export type AppEnv = {
     decisions: Decision[];
     /** The app's logger, if any. */
     logger: Logger | undefined;
+    /** The admin API caller's email (set by the admin auth middleware; SPEC §1). */
+    adminEmail: string;
   };
 };
 
@@ -50,8 +52,9 @@ const ROUTES: Record<string, string[]> = {
 /**
  * Builds the decision server (docs/api.md): AuthZEN evaluation(s), the OPA Data API route, PDP metadata,
  * `/health`, `/ready`, and the admin decision-log query. Every decision a route serves is committed to the
- * decision log before it is answered (server/decision-log.ts). Decision and admin routes need a bearer token
- * when `config.tokenSha256` is not empty. Every error leaves through server/errors.ts as `{error: {code, message, field}}` (SPEC §4).
+ * decision log before it is answered (server/decision-log.ts). Decision routes need a decision-API bearer
+ * token when `config.tokenSha256` is not empty; admin routes always need an admin token
+ * (`config.adminTokens`, SPEC §1 roles), and answer 401 when none is configured. Every error leaves through server/errors.ts as `{error: {code, message, field}}` (SPEC §4).
  */
 export function createApp({ engine: bare, config, logger, store }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -85,18 +88,18 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
     logger.info(line, 'request');
   });
 
-  const auth = bearerAuth(config.tokenSha256);
+  const auth = bearerAuth(config.tokenSha256, config.adminTokens);
   for (const [path, methods] of Object.entries(ROUTES)) {
     if (methods.includes('POST')) app.use(path, auth, logDecisions);
   }
-  // Admin routes take the decision tokens for now; per-admin tokens and roles are issue 3 item 8.
-  app.use('/admin/v1/*', auth);
+  // Admin tokens stand for an email; the org's admins lists give the role per route (SPEC §1).
+  app.use('/admin/v1/*', adminAuth(config.adminTokens, config.tokenSha256));
 
   registerEvaluationRoutes(app, engine, config);
   registerOpaRoutes(app, engine, config);
   registerWellKnownRoutes(app);
   registerHealthRoutes(app, engine);
-  registerAdminRoutes(app, theStore);
+  registerAdminRoutes(app, theStore, engine);
 
   // Registered after the real handlers, so only other methods on a known path get here.
   for (const [path, methods] of Object.entries(ROUTES)) {

@@ -226,7 +226,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText(
       'after',
       '\nTokens: list SHA-256 digests in the config (auth.token_sha256) or APPWARDEN_TOKEN_SHA256 (comma-separated).\n' +
-        'Without tokens the server only binds a loopback host. See docs/api.md.',
+        'Without tokens the server only binds a loopback host.\n' +
+        'Admin API: APPWARDEN_ADMIN_TOKENS=email=sha256hex,... or auth.admin_tokens; without one it answers 401. See docs/api.md.',
     )
     .action(async (opts: ServeOptions) => {
       if (!opts.policy === !opts.bundle) {

@@ -1,4 +1,5 @@
-// Server configuration: defaults, the YAML config file, APPWARDEN_TOKEN_SHA256, and the loopback rule for auth.
+// Server configuration: defaults, the YAML config file, APPWARDEN_TOKEN_SHA256 / APPWARDEN_ADMIN_TOKENS, and
+// the loopback rule for auth.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
@@ -12,6 +13,11 @@ export interface ServerConfig {
   port: number;
   /** SHA-256 hex digests (lower-case) of the accepted bearer tokens; empty means auth is off. */
   tokenSha256: string[];
+  /**
+   * Admin API callers (SPEC §1): each bearer token's SHA-256 hex digest and the email it stands for; the
+   * org's `admins` lists give the role. Empty: the admin API answers 401 (it is never open).
+   */
+  adminTokens: AdminToken[];
   /** Largest accepted request body in bytes (SPEC §4: over the limit → 413). */
   maxBodyBytes: number;
   /** Most items accepted in one `/access/v1/evaluations` request. */
@@ -20,17 +26,43 @@ export interface ServerConfig {
   reloadDebounceMs: number;
 }
 
+/** One admin API caller: who (an email, lower-cased) and the SHA-256 hex digest of their token (never the token). */
+export interface AdminToken {
+  email: string;
+  tokenSha256: string;
+}
+
 /** The defaults: loopback on 8181, no tokens, 64 KiB bodies, 100 batch items, 200 ms debounce. */
 export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
   host: '127.0.0.1',
   port: 8181,
   tokenSha256: [],
+  adminTokens: [],
   maxBodyBytes: 64 * 1024,
   maxBatchItems: 100,
   reloadDebounceMs: 200,
 });
 
 const HEX64 = /^[0-9a-f]{64}$/;
+// Deliberately loose: one @, no spaces, a dot in the domain. The org's admins lists are checked as emails.
+const EMAIL = /^[^\s@=,]+@[^\s@=,]+\.[^\s@=,]+$/;
+
+/** Adds an admin token entry, or reports why it is not one. */
+function addAdminToken(
+  config: ServerConfig,
+  email: unknown,
+  digest: unknown,
+  path: string,
+  fail: (path: string, message: string) => void,
+): void {
+  const okEmail = typeof email === 'string' && EMAIL.test(email);
+  const okDigest = typeof digest === 'string' && HEX64.test(digest.toLowerCase());
+  if (!okEmail) fail(path, 'the email must be an email address (the admin the token stands for)');
+  if (!okDigest) fail(path, 'token_sha256 must be a SHA-256 hex digest (64 hex digits), not a token');
+  if (okEmail && okDigest) {
+    config.adminTokens.push({ email: email.toLowerCase(), tokenSha256: digest.toLowerCase() });
+  }
+}
 
 /** True for hosts that only this machine can reach: `localhost`, 127.0.0.0/8, `::1`. */
 export function isLoopbackHost(host: string): boolean {
@@ -43,8 +75,9 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Builds the server configuration from the defaults, an optional YAML file, the environment
- * (`APPWARDEN_TOKEN_SHA256`: comma-separated SHA-256 hex digests, added to the file's) and CLI overrides.
- * The file's shape: `auth: {token_sha256: [hex]}`, `server: {host, port}`, `limits: {max_body_bytes,
+ * (`APPWARDEN_TOKEN_SHA256`: comma-separated SHA-256 hex digests, added to the file's;
+ * `APPWARDEN_ADMIN_TOKENS`: comma-separated `email=sha256hex` pairs, added to the file's admin tokens) and CLI
+ * overrides. The file's shape: `auth: {token_sha256: [hex], admin_tokens: [{email, token_sha256}]}`, `server: {host, port}`, `limits: {max_body_bytes,
  * max_batch_items}`, `reload: {debounce_ms}`; unknown keys are errors.
  * @throws EngineError `invalid_config` listing every problem; `io_error` when the file cannot be read.
  */
@@ -53,7 +86,7 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: { host?: string; port?: number } = {},
 ): ServerConfig {
-  const config: ServerConfig = { ...defaultConfig, tokenSha256: [] };
+  const config: ServerConfig = { ...defaultConfig, tokenSha256: [], adminTokens: [] };
   const issues: Issue[] = [];
   const where = file ? { file } : {};
   if (file) {
@@ -89,6 +122,26 @@ export function loadConfig(
       } else config.tokenSha256.push(h);
     }
   }
+  const admins = env.APPWARDEN_ADMIN_TOKENS;
+  if (admins !== undefined && admins.trim() !== '') {
+    for (const raw of admins.split(',')) {
+      const pair = raw.trim();
+      if (pair === '') continue;
+      const eq = pair.lastIndexOf('=');
+      addAdminToken(
+        config,
+        eq < 0 ? pair : pair.slice(0, eq).trim(),
+        eq < 0 ? '' : pair.slice(eq + 1).trim(),
+        'APPWARDEN_ADMIN_TOKENS',
+        (path, message) =>
+          issues.push({
+            path,
+            message: `${message}; entries are email=sha256hex, comma-separated`,
+            hint: 'hash the token: printf %s "$TOKEN" | sha256sum',
+          }),
+      );
+    }
+  }
   if (overrides.host !== undefined) config.host = overrides.host;
   if (overrides.port !== undefined) config.port = overrides.port;
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
@@ -99,6 +152,25 @@ export function loadConfig(
   }
   if (issues.length > 0) throw new EngineError('invalid_config', issues);
   config.tokenSha256 = [...new Set(config.tokenSha256)];
+  const shared = config.adminTokens.filter((a) => config.tokenSha256.includes(a.tokenSha256));
+  const seen = new Map<string, string>();
+  for (const a of config.adminTokens) {
+    const other = seen.get(a.tokenSha256);
+    if (other !== undefined && other !== a.email) {
+      issues.push({
+        path: 'auth.admin_tokens',
+        message: `one token digest stands for both ${other} and ${a.email}; give each admin their own token`,
+      });
+    }
+    seen.set(a.tokenSha256, a.email);
+  }
+  for (const a of shared) {
+    issues.push({
+      path: 'auth.admin_tokens',
+      message: `the admin token of ${a.email} is also a decision-API token; admin and decision tokens must differ`,
+    });
+  }
+  if (issues.length > 0) throw new EngineError('invalid_config', issues);
   return config;
 }
 
@@ -107,6 +179,23 @@ function applyFile(doc: unknown, config: ServerConfig, fail: (path: string, mess
     typeof v === 'number' && Number.isInteger(v) && v >= min;
   const sections: Record<string, Record<string, (v: unknown, path: string) => void>> = {
     auth: {
+      admin_tokens: (v, path) => {
+        if (!Array.isArray(v)) {
+          fail(path, 'must be a list of {email, token_sha256}');
+          return;
+        }
+        v.forEach((entry, i) => {
+          const at = `${path}[${i}]`;
+          if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+            fail(at, 'must be a mapping {email, token_sha256}');
+            return;
+          }
+          const extra = Object.keys(entry).filter((k) => k !== 'email' && k !== 'token_sha256');
+          for (const k of extra) fail(`${at}.${k}`, `unknown key "${k}"; expected email, token_sha256`);
+          const e = entry as Record<string, unknown>;
+          addAdminToken(config, e.email, e.token_sha256, at, fail);
+        });
+      },
       token_sha256: (v, path) => {
         if (!Array.isArray(v)) {
           fail(path, 'must be a list of SHA-256 hex digests');

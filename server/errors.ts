@@ -12,6 +12,7 @@ export type HttpErrorCode =
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_ready'
   | 'not_found'
   | 'method_not_allowed'

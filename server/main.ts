@@ -100,6 +100,10 @@ export async function startServer({
     {
       url,
       auth: config.tokenSha256.length > 0 ? `${config.tokenSha256.length} token(s)` : 'off (loopback only)',
+      admin_api:
+        config.adminTokens.length > 0
+          ? `${config.adminTokens.length} admin token(s)`
+          : 'off (no admin tokens: set APPWARDEN_ADMIN_TOKENS)',
       revision: engine.revision,
       store: store ? store.location : ':memory: (not durable)',
     },

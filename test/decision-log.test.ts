@@ -29,16 +29,29 @@ function engineWithTrap(): Engine {
   return e;
 }
 
+// Super admins of Acme and of Globex in examples/policy-repo (the admin API needs an admin token, SPEC §1).
+const DANA = 'dana-admin-token-0123456789';
+const HANK = 'hank-admin-token-0123456789';
+const ADMIN_TOKENS = [
+  { email: 'dana.whitfield@acme.example', tokenSha256: sha256Hex(DANA) },
+  { email: 'hank.scorpio@globex.example', tokenSha256: sha256Hex(HANK) },
+];
+const asDana = { authorization: `Bearer ${DANA}` };
+
 function setup(config: Partial<ServerConfig> = {}) {
   const store = openStore(':memory:');
-  const app = createApp({ engine: engineWithTrap(), config: { ...defaultConfig, ...config }, store });
+  const app = createApp({
+    engine: engineWithTrap(),
+    config: { ...defaultConfig, adminTokens: ADMIN_TOKENS, ...config },
+    store,
+  });
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
-  const get = (path: string, headers: Record<string, string> = {}) => app.request(path, { headers });
+  const get = (path: string, headers: Record<string, string> = asDana) => app.request(path, { headers });
   return { store, app, post, get };
 }
 
@@ -209,7 +222,11 @@ test('the admin query filters by action, reason and subject, and only shows the 
   assert.is((await q('?action=token.use')).length, 0);
   assert.is((await q('?subject=U9')).length, 0, 'globex decisions are not acme decisions');
   assert.is(
-    ((await (await get('/admin/v1/orgs/GLOBEX.example/decisions')).json()) as Page).decisions.length,
+    (
+      (await (
+        await get('/admin/v1/orgs/GLOBEX.example/decisions', { authorization: `Bearer ${HANK}` })
+      ).json()) as Page
+    ).decisions.length,
     1,
   );
 });
@@ -275,19 +292,23 @@ test('bad query parameters are 400 invalid_request naming the parameter', async 
   assert.is((await get('/admin/v1/orgs/acme.example/decisions?limit=1000')).status, 200);
 });
 
-test('with tokens configured the admin query needs one (401 without); other methods are 405', async () => {
-  const token = 'admin-test-token-0123456789';
+test('the admin query needs an admin token: 401 without, 403 with a decision token; other methods are 405', async () => {
+  const token = 'decision-test-token-0123456789';
   const { app, get } = setup({ tokenSha256: [sha256Hex(token)] });
-  const none = await get('/admin/v1/orgs/acme.example/decisions');
+  const none = await get('/admin/v1/orgs/acme.example/decisions', {});
   assert.is(none.status, 401);
   assert.is(((await none.json()) as { error: { code: string } }).error.code, 'unauthorized');
   const wrong = await get('/admin/v1/orgs/acme.example/decisions', { authorization: 'Bearer nope' });
   assert.is(wrong.status, 401);
-  const ok = await get('/admin/v1/orgs/acme.example/decisions', { authorization: `Bearer ${token}` });
+  const decisionToken = await get('/admin/v1/orgs/acme.example/decisions', {
+    authorization: `Bearer ${token}`,
+  });
+  assert.is(decisionToken.status, 403);
+  const ok = await get('/admin/v1/orgs/acme.example/decisions');
   assert.is(ok.status, 200);
   const del = await app.request('/admin/v1/orgs/acme.example/decisions', {
     method: 'DELETE',
-    headers: { authorization: `Bearer ${token}` },
+    headers: asDana,
   });
   assert.is(del.status, 405);
   assert.is(del.headers.get('allow'), 'GET, HEAD');
@@ -296,14 +317,16 @@ test('with tokens configured the admin query needs one (401 without); other meth
 test('a store given to createApp is the one written: two apps on one store see each other', async () => {
   const store: Store = openStore(':memory:');
   const a = createApp({ engine: real, config: { ...defaultConfig }, store });
-  const b = createApp({ engine: real, config: { ...defaultConfig }, store });
+  const b = createApp({ engine: real, config: { ...defaultConfig, adminTokens: ADMIN_TOKENS }, store });
   const res = await a.request('/access/v1/evaluation', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(connect('U7', 'A7')),
   });
   const id = ((await res.json()) as { context: { decision_id: string } }).context.decision_id;
-  const page = (await (await b.request('/admin/v1/orgs/acme.example/decisions')).json()) as Page;
+  const page = (await (
+    await b.request('/admin/v1/orgs/acme.example/decisions', { headers: asDana })
+  ).json()) as Page;
   assert.equal(
     page.decisions.map((r) => r.decision_id),
     [id],

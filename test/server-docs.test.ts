@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine } from '../engine/index.ts';
+import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig } from '../server/config.ts';
 import { type RunningServer, startServer } from '../server/main.ts';
 
@@ -35,7 +36,12 @@ test.before(async () => {
   await engine.load();
   server = await startServer({
     engine,
-    config: { ...defaultConfig, port: 0 },
+    // The admin token docs/api.md tells readers to configure (Dana, a super admin of Acme).
+    config: {
+      ...defaultConfig,
+      port: 0,
+      adminTokens: [{ email: 'dana.whitfield@acme.example', tokenSha256: sha256Hex('dana-example-token') }],
+    },
     logger: pino({ level: 'silent' }),
   });
 });

@@ -6,12 +6,14 @@ import {
   type DecisionQuery,
   type DecisionRecord,
   ENGINE_REASON_CODES,
+  type Engine,
   MAX_DECISION_PAGE,
   parseRfc3339,
   SPEC_REASON_CODES,
   type Store,
 } from '../../engine/index.ts';
 import type { AppEnv } from '../app.ts';
+import { requireAdminRole } from '../auth.ts';
 import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
 
 /** Page size when `limit` is not given. */
@@ -92,13 +94,16 @@ function readQuery(org: string, q: Record<string, string[]>): DecisionQuery {
  * Registers `GET /admin/v1/orgs/{org}/decisions` (docs/api.md "Decision log"): an org's decisions, newest
  * first, `{decisions: [...], next_cursor}`; filters `since` (inclusive) and `until` (exclusive) as RFC 3339,
  * `action`, `reason`, `subject` (a subject id); `limit` 1..1000 (default 100); `cursor` = the previous
- * page's `next_cursor` with the same filters. Other methods on the path answer 405.
+ * page's `next_cursor` with the same filters. Other methods on the path answer 405. Super admins and admins
+ * of the org may read it (SPEC §1).
  * @throws HttpError 400 `invalid_request` naming the query parameter (`field`), e.g. a bad cursor.
  */
-export function registerAdminRoutes(app: Hono<AppEnv>, store: Store): void {
+export function registerAdminRoutes(app: Hono<AppEnv>, store: Store, engine: Engine): void {
   const path = '/admin/v1/orgs/:org/decisions';
   app.get(path, async (c) => {
-    const query = readQuery(c.req.param('org'), c.req.queries());
+    const org = c.req.param('org').toLowerCase();
+    requireAdminRole(c, engine, org, { write: false, what: 'reading the decision log' });
+    const query = readQuery(org, c.req.queries());
     const page = await store.queryDecisions(query);
     return c.json({ decisions: page.decisions.map(toWire), next_cursor: page.next_cursor });
   });
