@@ -149,20 +149,7 @@ export function editPolicyFiles(
   try {
     loaded = loadPolicyFromFiles(files);
   } catch (err) {
-    if (err instanceof EngineError && err.code === 'invalid_policy') {
-      throw new EngineError(
-        'invalid_policy',
-        [
-          {
-            message: 'the policy repository is not valid before the edit; nothing was edited',
-            hint: 'fix the problems listed first',
-          },
-          ...err.issues,
-        ],
-        { cause: err },
-      );
-    }
-    throw err;
+    throw invalidBeforeEdit(err);
   }
   const orgId = org.trim().toLowerCase();
   const entry = Object.hasOwn(loaded.orgs, orgId) ? loaded.orgs[orgId] : undefined;
@@ -235,26 +222,29 @@ function checkArguments(edit: PolicyEdit): void {
   }
 }
 
+/** A repository that is invalid before any edit is refused as such, with its own issues after the summary. */
+function invalidBeforeEdit(err: unknown): unknown {
+  if (!(err instanceof EngineError && err.code === 'invalid_policy')) return err;
+  return new EngineError(
+    'invalid_policy',
+    [
+      {
+        message: 'the policy repository is not valid before the edit; nothing was edited',
+        hint: 'fix the problems listed first',
+      },
+      ...err.issues,
+    ],
+    { cause: err },
+  );
+}
+
 /**
  * Reads every file the loader reads (org policies and histories), through the loader so that the same
  * layout rules and links apply, and checks each text is the one that was validated.
  */
 async function readRepository(dir: string): Promise<Record<string, string>> {
   const loaded = await loadPolicyRepository(dir).catch((err: unknown) => {
-    if (err instanceof EngineError && err.code === 'invalid_policy') {
-      throw new EngineError(
-        'invalid_policy',
-        [
-          {
-            message: 'the policy repository is not valid before the edit; nothing was edited',
-            hint: 'fix the problems listed first',
-          },
-          ...err.issues,
-        ],
-        { cause: err },
-      );
-    }
-    throw err;
+    throw invalidBeforeEdit(err);
   });
   const files: Record<string, string> = {};
   for (const { path, sha256 } of loaded.files) {
