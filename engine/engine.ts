@@ -18,6 +18,7 @@ import {
   HistoryTimeline,
   type OrgHistory,
   type TokenSettings,
+  tokenExpiry,
   tokenSettingsByOrg,
   tokenSettingsOf,
 } from './history.ts';
@@ -110,6 +111,19 @@ export interface Engine {
   validate(request: unknown, fieldPrefix?: string): DecisionRequest;
   /** The Rego input `decide` would evaluate (DESIGN §2): for replay against `opa eval` / `opa run`. @throws as decide */
   buildInput(request: unknown, opts?: { at?: number }): RegoInput;
+  /**
+   * Records in memory that `id` is revoked in `org`, so the next `token.use` of it is `token_revoked`
+   * (SPEC §5). Call it after the store has recorded the revocation; the engine also loads every revoked id
+   * from its store at each load, so a restart or reload keeps them (and learns of other writers').
+   */
+  markRevoked(org: string, id: string): void;
+  /** True when the engine knows `id` is revoked in `org` (the `facts.token_revoked` of DESIGN §2). */
+  isRevoked(org: string, id: string): boolean;
+  /**
+   * The expiry of a token of `org` created at `created` (epoch seconds) under the live settings history
+   * (SPEC §5, without the join-time rule), epoch seconds UTC; null before the first load.
+   */
+  tokenExpiry(org: string, created: number): number | null;
   /** Releases the loaded policy. */
   close(): void;
 }
@@ -220,6 +234,18 @@ export function createEngine(opts: EngineOptions): Engine {
   // Only changes are kept, so the lists grow with setting changes, not reloads. With a store they are
   // first read back from it, so they outlive the process.
   let wentLive: Map<string, { at: number; settings: TokenSettings }[]> | null = opts.store ? null : new Map();
+  // Revoked token ids per org, in memory so decide() stays synchronous and free of store reads. Revocation is
+  // permanent, so the sets only grow: each load adds what the store holds (a union, never a replacement,
+  // so a revocation made while a load reads the store is not lost).
+  const revoked = new Map<string, Set<string>>();
+  function addRevoked(org: string, ids: Iterable<string>): void {
+    let set = revoked.get(org);
+    if (!set) {
+      set = new Set();
+      revoked.set(org, set);
+    }
+    for (const id of ids) set.add(id);
+  }
 
   async function readSources(): Promise<{
     data: DataDocument;
@@ -293,6 +319,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const at = clock();
       try {
         const { data, wasm, module, histories } = await readSources();
+        if (opts.store) for (const [org, ids] of await opts.store.revokedTokenIds()) addRevoked(org, ids);
         const revision = computeRevision(data, wasm, histories);
         if (live && live.revision === revision) {
           lastReload = { at, ok: true, revision };
@@ -303,6 +330,16 @@ export function createEngine(opts: EngineOptions): Engine {
         // The timeline is rebuilt from the (possibly edited) history files, then every go-live replayed.
         const past = wentLive ?? changesOf(await (opts.store as Store).goLives());
         const settings = tokenSettingsByOrg(data);
+        // SPEC §5: a revision that turns PATs off revokes every PAT of the org that the registry knows.
+        const sweepPats = Object.entries(settings)
+          .filter(([org, s]) => {
+            const before = past.get(org);
+            const last = before?.[before.length - 1];
+            return (
+              s.personal_access_tokens === 'disabled' && last?.settings.personal_access_tokens !== 'disabled'
+            );
+          })
+          .map(([org]) => org);
         const next = new Map([...past].map(([org, list]) => [org, [...list]]));
         for (const [org, s] of Object.entries(settings)) {
           const list = next.get(org) ?? [];
@@ -310,8 +347,9 @@ export function createEngine(opts: EngineOptions): Engine {
           if (!last || !sameSettings(last.settings, s)) list.push({ at, settings: s });
           next.set(org, list);
         }
-        // Recorded before the swap: a revision the store does not know never serves (restart-safety).
-        await opts.store?.recordGoLive(
+        // Recorded before the swap: a revision the store does not know never serves (restart-safety). The PAT
+        // sweep commits in the same transaction.
+        const swept = await opts.store?.recordGoLive(
           Object.entries(settings).map(
             ([org, s]): GoLiveRecord => ({
               org,
@@ -321,7 +359,9 @@ export function createEngine(opts: EngineOptions): Engine {
               settings_json: canonicalJson(data.orgs[org]),
             }),
           ),
+          { sweepPats },
         );
+        for (const [org, ids] of swept ?? []) addRevoked(org, ids);
         const nextTimeline = new HistoryTimeline(histories);
         for (const [org, list] of next) for (const r of list) nextTimeline.recordOrg(org, r.settings, r.at);
         wentLive = next;
@@ -363,6 +403,16 @@ export function createEngine(opts: EngineOptions): Engine {
       const current = live as Live;
       return toWireDecision(current.policy.evaluate(input), current.revision, input.context.org);
     },
+    markRevoked(org, id) {
+      addRevoked(org.toLowerCase(), [id]);
+    },
+    isRevoked(org, id) {
+      return revoked.get(org.toLowerCase())?.has(id) ?? false;
+    },
+    tokenExpiry(org, created) {
+      if (!live) return null;
+      return tokenExpiry(created, timeline.epochs(org.toLowerCase()));
+    },
     close() {
       live = null;
     },
@@ -382,7 +432,11 @@ export function createEngine(opts: EngineOptions): Engine {
         at,
       );
     }
-    return buildInput(req, { now: at ?? clock(), history, token_revoked: false });
+    const isRevoked =
+      req.action.name === 'token.use' &&
+      req.resource.id !== undefined &&
+      (revoked.get(org)?.has(req.resource.id) ?? false);
+    return buildInput(req, { now: at ?? clock(), history, token_revoked: isRevoked });
   }
 
   return engine;

@@ -141,3 +141,22 @@ export class HistoryTimeline {
     return this.#epochs.get(org) ?? epochsFromHistory(undefined);
   }
 }
+
+/**
+ * A token's expiry from its org's settings epochs (SPEC §5): `min(C + 3650 days, min over epochs e with N_e
+ * set and C < end_e of max(C, start_e) + N_e days)`, in epoch seconds UTC. The same formula the Rego policy
+ * applies (`expiry_of` in tokens.rego), without the join-time rule (the owner's join time is in the
+ * request, not here): for listing the registry, where a decision is not at hand.
+ * @param created the token's `created_at`, epoch seconds UTC
+ * @param epochs oldest first (DESIGN §2)
+ */
+export function tokenExpiry(created: number, epochs: readonly SettingsEpoch[]): number {
+  let expiry = created + 3650 * 86_400;
+  epochs.forEach((e, i) => {
+    if (e.expiration_days === null) return;
+    const end = epochs[i + 1]?.start ?? null;
+    if (end !== null && created >= end) return;
+    expiry = Math.min(expiry, Math.max(created, e.start ?? created) + e.expiration_days * 86_400);
+  });
+  return expiry;
+}

@@ -63,7 +63,13 @@ export {
   importHistoryFile,
   MAX_DECISION_PAGE,
   openStore,
+  PAT_SWEEP,
   type Store,
+  type TokenKind,
+  type TokenQuery,
+  type TokenRecord,
+  type TokenRevocation,
+  type TokenSighting,
 } from './store/index.ts';
 export { DAY, formatRfc3339, nowSeconds, parseRfc3339 } from './time.ts';
 export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';

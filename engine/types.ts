@@ -45,7 +45,7 @@ export interface InputFacts {
   now: number;
   /** Token-setting epochs of `context.org`, oldest first. */
   history: SettingsEpoch[];
-  /** The registry says an admin revoked `resource.id` (always false until a store exists). */
+  /** The registry says `resource.id` is revoked in `context.org` (token.use; the engine's in-memory set). */
   token_revoked: boolean;
 }
 

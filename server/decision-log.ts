@@ -10,6 +10,9 @@ import {
   type Engine,
   EngineError,
   isEngineError,
+  PAT_SWEEP,
+  parseRfc3339,
+  type TokenSighting,
 } from '../engine/index.ts';
 import type { AppEnv } from './app.ts';
 
@@ -57,6 +60,53 @@ export function decisionRecord(decision: Decision, made: Made | undefined): Deci
     revision: decision.context.revision,
     latency_us: made?.latency_us ?? 0,
   };
+}
+
+// Decisions that say nothing about a token of a known org: the org has no policy, or nothing was evaluated.
+const NO_SIGHTING = new Set(['org_unknown', 'evaluation_error', 'evaluation_undefined']);
+
+/**
+ * What a served decision tells the token registry (SPEC §6), or null: an allowed `token.create` that names
+ * its token (`resource.id`, optional for that action: the server mints no token, the platform tells the id
+ * it will give) registers it with the expiry the decision stamped; every `token.use` of a known org registers
+ * the token on first sight, and an allowed one is its last use. A use denied `pats_disabled` or
+ * `token_revoked` (a PAT of an org that turned PATs off, SPEC §5) records it revoked by the policy.
+ */
+export function tokenSighting(decision: Decision, made: Made | undefined): TokenSighting | null {
+  const req = (made?.request ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const action = str(req.action?.name);
+  const id = str(req.resource?.id);
+  const reason = decision.context.reason.code;
+  if ((action !== 'token.create' && action !== 'token.use') || id === null || NO_SIGHTING.has(reason))
+    return null;
+  if (action === 'token.create' && !decision.decision) return null;
+  const props = (req.resource?.properties ?? {}) as Record<string, unknown>;
+  const kind = props.kind === 'service_account' ? 'service_account' : 'personal_access';
+  const subject = req.subject ?? {};
+  const at = Math.floor((made?.at_ms ?? Date.now()) / 1000);
+  const advised = decision.context.advice?.expires_at;
+  const created = str(props.created_at);
+  const sighting: TokenSighting = {
+    org: (str(req.context?.org) ?? '').toLowerCase(),
+    id,
+    action,
+    kind,
+    owner:
+      str(props.owner) ?? (action === 'token.create' && subject.type === 'user' ? str(subject.id) : null),
+    service_account: str(props.service_account),
+    created_at: action === 'token.create' ? at : created === null ? null : parseRfc3339(created),
+    at,
+    used: action === 'token.use' && decision.decision,
+    expires_at: advised === undefined ? null : parseRfc3339(advised),
+  };
+  if (
+    action === 'token.use' &&
+    kind === 'personal_access' &&
+    (reason === 'pats_disabled' || reason === 'token_revoked')
+  ) {
+    sighting.revoke = { ...PAT_SWEEP };
+  }
+  return sighting;
 }
 
 /**
@@ -131,11 +181,16 @@ export function createDecisionLogging(engine: Engine, log: DecisionLog): Decisio
     }
     if (!served || served.length === 0) return;
     let failedIndex = 0;
-    const records = served.map((d) =>
-      decisionRecord(d, current.made.get(d.context.decision_id) ?? current.failed[failedIndex++]),
-    );
+    const records: DecisionRecord[] = [];
+    const tokens: TokenSighting[] = [];
+    for (const d of served) {
+      const made = current.made.get(d.context.decision_id) ?? current.failed[failedIndex++];
+      records.push(decisionRecord(d, made));
+      const t = tokenSighting(d, made);
+      if (t) tokens.push(t);
+    }
     try {
-      await log.append(records);
+      await log.append(records, tokens);
     } catch (err) {
       c.var.logger?.error({ err, request_id: c.var.requestId }, 'decision log commit failed; denied');
       throw new EngineError(

@@ -65,6 +65,9 @@ function fakeEngine(
         },
       };
     },
+    markRevoked() {},
+    isRevoked: () => false,
+    tokenExpiry: () => null,
     close() {},
   } as Engine & { setReady(v: boolean): void; calls: unknown[] };
 }

@@ -14,6 +14,7 @@ import {
   MIGRATIONS,
   openStore,
   type Store,
+  type TokenSighting,
 } from '../engine/store/index.ts';
 
 const dirs: string[] = [];
@@ -40,6 +41,22 @@ function record(i: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
     reason: i % 4 === 0 ? 'app_blocked' : 'allowed',
     revision: 'rev0000000000001',
     latency_us: 40 + i,
+    ...over,
+  };
+}
+
+function sighting(id: string, over: Partial<TokenSighting> = {}): TokenSighting {
+  return {
+    org: 'acme.example',
+    id,
+    action: 'token.use',
+    kind: 'personal_access',
+    owner: 'U1',
+    service_account: null,
+    created_at: 1_000,
+    at: 2_000,
+    used: true,
+    expires_at: null,
     ...over,
   };
 }
@@ -250,6 +267,171 @@ for (const [name, make] of backends) {
     assert.is(log.stats.failures, 1);
   });
 
+  s(
+    'decisions register tokens: first values kept, last use forward, expiry earlier, revocation kept',
+    async ({ store }) => {
+      await store.appendDecisions(
+        [record(1)],
+        [
+          sighting('T1', {
+            action: 'token.create',
+            used: false,
+            created_at: 1_500,
+            at: 1_500,
+            expires_at: 9_000,
+          }),
+          sighting('T2', { kind: 'service_account', owner: null, service_account: 'ci-bot' }),
+        ],
+      );
+      await store.appendDecisions(
+        [record(2)],
+        [
+          sighting('T1', { at: 3_000, owner: 'U9', created_at: 5, expires_at: 8_000 }),
+          sighting('T1', { at: 2_500, expires_at: 9_500 }),
+          sighting('T2', { at: 1_900, used: false, owner: 'U2' }),
+        ],
+      );
+      assert.equal(await store.getToken('acme.example', 'T1'), {
+        org: 'acme.example',
+        id: 'T1',
+        kind: 'personal_access',
+        owner: 'U1',
+        service_account: null,
+        created_at: 1_500,
+        first_seen: 1_500,
+        registered_by: 'token.create',
+        last_used_at: 3_000,
+        expires_at: 8_000,
+        revoked: null,
+      });
+      const t2 = await store.getToken('acme.example', 'T2');
+      assert.equal([t2?.owner, t2?.service_account, t2?.last_used_at], ['U2', 'ci-bot', 2_000]);
+      assert.is(await store.getToken('other.example', 'T1'), null, 'the registry is per org');
+      await store.appendDecisions(
+        [record(3)],
+        [
+          sighting('T3', {
+            used: false,
+            revoke: { by: 'policy', reason: 'personal access tokens turned off' },
+          }),
+        ],
+      );
+      await store.appendDecisions(
+        [record(4)],
+        [sighting('T3', { at: 9_999, revoke: { by: 'x', reason: 'y' } })],
+      );
+      assert.equal((await store.getToken('acme.example', 'T3'))?.revoked, {
+        at: 2_000,
+        by: 'policy',
+        reason: 'personal access tokens turned off',
+      });
+    },
+  );
+
+  s('a refused decision batch registers no token either', async ({ store }) => {
+    await store.appendDecisions([record(1)]);
+    await rejects(
+      store.appendDecisions([record(2), record(1)], [sighting('T1')]),
+      (e) => isEngineError(e, 'io_error'),
+      'duplicate id',
+    );
+    assert.is(await store.getToken('acme.example', 'T1'), null);
+  });
+
+  s('tokens are listed by filters; revocation is idempotent and keeps the first', async ({ store }) => {
+    await store.appendDecisions(
+      [record(1)],
+      [
+        sighting('T1', { at: 10 }),
+        sighting('T2', { at: 20, owner: 'U2' }),
+        sighting('T3', { at: 30, kind: 'service_account', service_account: 'ci-bot' }),
+        sighting('T4', { at: 40, org: 'other.example' }),
+      ],
+    );
+    const ids = async (q: Partial<Parameters<Store['listTokens']>[0]>) =>
+      (await store.listTokens({ org: 'acme.example', ...q })).map((t) => t.id);
+    assert.equal(await ids({}), ['T1', 'T2', 'T3']);
+    assert.equal(await ids({ owner: 'U2' }), ['T2']);
+    assert.equal(await ids({ kind: 'service_account' }), ['T3']);
+    const first = await store.revokeToken({
+      org: 'acme.example',
+      id: 'T2',
+      at: 50,
+      by: 'dana@acme.example',
+      reason: 'leaked',
+    });
+    assert.equal(
+      [first.changed, first.token?.revoked],
+      [true, { at: 50, by: 'dana@acme.example', reason: 'leaked' }],
+    );
+    const again = await store.revokeToken({
+      org: 'acme.example',
+      id: 'T2',
+      at: 60,
+      by: 'raj@acme.example',
+      reason: null,
+    });
+    assert.equal(
+      [again.changed, again.token?.revoked?.at, again.token?.revoked?.by],
+      [false, 50, 'dana@acme.example'],
+    );
+    assert.equal(await store.revokeToken({ org: 'acme.example', id: 'T9', at: 60, by: 'x', reason: null }), {
+      token: null,
+      changed: false,
+    });
+    assert.equal(await ids({ revoked: 'revoked' }), ['T2']);
+    assert.equal(await ids({ revoked: 'unrevoked' }), ['T1', 'T3']);
+    assert.equal([...(await store.revokedTokenIds())], [['acme.example', ['T2']]]);
+  });
+
+  s(
+    'a go-live that turns PATs off revokes every unrevoked PAT of that org, in the same call',
+    async ({ store }) => {
+      await store.appendDecisions(
+        [record(1)],
+        [
+          sighting('P1'),
+          sighting('P2'),
+          sighting('S1', { kind: 'service_account', service_account: 'ci-bot' }),
+          sighting('P3', { org: 'other.example' }),
+        ],
+      );
+      await store.revokeToken({
+        org: 'acme.example',
+        id: 'P2',
+        at: 50,
+        by: 'dana@acme.example',
+        reason: 'leaked',
+      });
+      const swept = await store.recordGoLive(
+        [
+          {
+            org: 'acme.example',
+            revision: 'r2',
+            at: 700,
+            expiration_days: null,
+            personal_access_tokens: 'disabled',
+          },
+        ],
+        { sweepPats: ['acme.example'] },
+      );
+      assert.equal([...swept], [['acme.example', ['P1']]]);
+      assert.equal((await store.getToken('acme.example', 'P1'))?.revoked, {
+        at: 700,
+        by: 'policy',
+        reason: 'personal access tokens turned off',
+      });
+      assert.is(
+        (await store.getToken('acme.example', 'P2'))?.revoked?.by,
+        'dana@acme.example',
+        'first revocation kept',
+      );
+      assert.is((await store.getToken('acme.example', 'S1'))?.revoked, null, 'service-account tokens stay');
+      assert.is((await store.getToken('other.example', 'P3'))?.revoked, null, 'other orgs stay');
+      assert.is((await store.goLives('acme.example')).length, 1);
+    },
+  );
+
   s.run();
 }
 
@@ -258,13 +440,15 @@ const sqlite = suite('sqlite only');
 sqlite('a file store keeps everything across close and reopen', async () => {
   const path = tempDb();
   let store = openStore(path);
-  await store.appendDecisions([record(1)]);
+  await store.appendDecisions([record(1)], [sighting('T1')]);
   await store.recordGoLive([
     { org: 'acme.example', revision: 'r1', at: 1, expiration_days: 30, personal_access_tokens: 'enabled' },
   ]);
+  await store.revokeToken({ org: 'acme.example', id: 'T1', at: 5, by: 'dana@acme.example', reason: null });
   await store.close();
   store = openStore(path);
   assert.equal(await store.getDecision('d-0001'), record(1));
+  assert.equal([...(await store.revokedTokenIds())], [['acme.example', ['T1']]]);
   assert.is((await store.goLives()).length, 1);
   await store.close();
 });
@@ -281,6 +465,22 @@ sqlite('migrations run once, are recorded, and the journal is WAL', async () => 
   );
   assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
   db.close();
+});
+
+sqlite('a database made by an older appwarden gets the newer migrations and keeps its rows', async () => {
+  const path = tempDb();
+  const store = openStore(path);
+  await store.appendDecisions([record(1)]);
+  await store.close();
+  const db = new Database(path);
+  db.exec('DROP TABLE tokens');
+  db.prepare('DELETE FROM schema_migrations WHERE version > 1').run();
+  db.close();
+  const upgraded = openStore(path);
+  assert.equal(await upgraded.getDecision('d-0001'), record(1));
+  await upgraded.appendDecisions([record(2)], [sighting('T1')]);
+  assert.is((await upgraded.getToken('acme.example', 'T1'))?.id, 'T1');
+  await upgraded.close();
 });
 
 sqlite('a database with a newer schema is refused, not written to', async () => {

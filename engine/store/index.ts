@@ -14,7 +14,13 @@ export {
   type GoLiveRecord,
   type ImportedHistory,
   MAX_DECISION_PAGE,
+  PAT_SWEEP,
   type Store,
+  type TokenKind,
+  type TokenQuery,
+  type TokenRecord,
+  type TokenRevocation,
+  type TokenSighting,
 } from './store.ts';
 
 /** The store `appwarden serve` opens when no `--store` is given (relative to the working directory). */

@@ -8,7 +8,11 @@ import {
   encodeCursor,
   type GoLiveRecord,
   type ImportedHistory,
+  matchesTokenQuery,
+  mergeSighting,
+  PAT_SWEEP,
   type Store,
+  type TokenRecord,
 } from './store.ts';
 
 /**
@@ -20,6 +24,8 @@ export function createMemoryStore(): Store {
   const imports = new Map<string, ImportedHistory>();
   const decisions: { seq: number; record: DecisionRecord }[] = [];
   const ids = new Set<string>();
+  const tokens = new Map<string, TokenRecord>();
+  const key = (org: string, id: string) => `${org}\u0000${id}`;
   let seq = 0;
   let closed = false;
 
@@ -32,9 +38,21 @@ export function createMemoryStore(): Store {
   return {
     kind: 'memory',
     location: ':memory:',
-    async recordGoLive(records) {
+    async recordGoLive(records, opts = {}) {
       await open('record the policy history');
       for (const r of records) goLives.push({ seq: ++seq, record: copy(r) });
+      const swept = new Map<string, string[]>();
+      for (const org of opts.sweepPats ?? []) {
+        const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
+        const ids: string[] = [];
+        for (const t of tokens.values()) {
+          if (t.org !== org || t.kind !== 'personal_access' || t.revoked !== null) continue;
+          t.revoked = { at, by: PAT_SWEEP.by, reason: PAT_SWEEP.reason };
+          ids.push(t.id);
+        }
+        swept.set(org, ids);
+      }
+      return swept;
     },
     async goLives(org) {
       await open('read the policy history');
@@ -51,7 +69,7 @@ export function createMemoryStore(): Store {
       await open('read imported histories');
       return [...imports.values()].sort((a, b) => (a.org < b.org ? -1 : a.org > b.org ? 1 : 0)).map(copy);
     },
-    async appendDecisions(records) {
+    async appendDecisions(records, sightings = []) {
       await open('append to the decision log');
       const batch = new Set<string>();
       for (const r of records) {
@@ -67,6 +85,39 @@ export function createMemoryStore(): Store {
         ids.add(r.decision_id);
         decisions.push({ seq: ++seq, record: copy(r) });
       }
+      for (const t of sightings) {
+        const k = key(t.org, t.id);
+        tokens.set(k, mergeSighting(tokens.get(k) ?? null, t));
+      }
+    },
+    async listTokens(q) {
+      await open('read the token registry');
+      return [...tokens.values()]
+        .filter((t) => matchesTokenQuery(t, q))
+        .sort((a, b) => a.first_seen - b.first_seen || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map(copy);
+    },
+    async getToken(org, id) {
+      await open('read the token registry');
+      const t = tokens.get(key(org, id));
+      return t ? copy(t) : null;
+    },
+    async revokeToken(r) {
+      await open('revoke a token');
+      const t = tokens.get(key(r.org, r.id));
+      if (!t) return { token: null, changed: false };
+      if (t.revoked !== null) return { token: copy(t), changed: false };
+      t.revoked = { at: r.at, by: r.by, reason: r.reason };
+      return { token: copy(t), changed: true };
+    },
+    async revokedTokenIds() {
+      await open('read the token registry');
+      const out = new Map<string, string[]>();
+      for (const t of tokens.values()) {
+        if (t.revoked === null) continue;
+        out.set(t.org, [...(out.get(t.org) ?? []), t.id]);
+      }
+      return out;
     },
     async queryDecisions(q): Promise<DecisionPage> {
       await open('query the decision log');

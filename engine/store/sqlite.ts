@@ -12,8 +12,13 @@ import {
   encodeCursor,
   type GoLiveRecord,
   type ImportedHistory,
+  mergeSighting,
+  PAT_SWEEP,
   type Store,
   storeError,
+  type TokenKind,
+  type TokenRecord,
+  type TokenSighting,
 } from './store.ts';
 
 /** One schema step. Append only: a released migration is never edited, a new one follows it. */
@@ -65,7 +70,64 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX decision_log_org_time ON decision_log (org, at_ms);
     `,
   },
+  {
+    version: 2,
+    name: 'token registry',
+    sql: `
+      CREATE TABLE tokens (
+        org TEXT NOT NULL,
+        id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('personal_access', 'service_account')),
+        owner TEXT,
+        service_account TEXT,
+        created_at INTEGER,                  -- epoch seconds UTC, as every time here
+        first_seen INTEGER NOT NULL,
+        registered_by TEXT NOT NULL CHECK (registered_by IN ('token.create', 'token.use')),
+        last_used_at INTEGER,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        revoked_by TEXT,
+        revoke_reason TEXT,
+        PRIMARY KEY (org, id)
+      );
+      CREATE INDEX tokens_revoked ON tokens (revoked_at) WHERE revoked_at IS NOT NULL;
+    `,
+  },
 ];
+
+interface TokenRow {
+  org: string;
+  id: string;
+  kind: TokenKind;
+  owner: string | null;
+  service_account: string | null;
+  created_at: number | null;
+  first_seen: number;
+  registered_by: 'token.create' | 'token.use';
+  last_used_at: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  revoked_by: string | null;
+  revoke_reason: string | null;
+}
+
+function tokenFromRow(r: TokenRow): TokenRecord {
+  const { revoked_at, revoked_by, revoke_reason, ...rest } = r;
+  return {
+    ...rest,
+    revoked: revoked_at === null ? null : { at: revoked_at, by: revoked_by ?? '', reason: revoke_reason },
+  };
+}
+
+function tokenToRow(t: TokenRecord): TokenRow {
+  const { revoked, ...rest } = t;
+  return {
+    ...rest,
+    revoked_at: revoked?.at ?? null,
+    revoked_by: revoked?.by ?? null,
+    revoke_reason: revoked?.reason ?? null,
+  };
+}
 
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -182,13 +244,53 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
          @resource_type, @resource_id, @decision, @reason, @revision, @latency_us)`,
     ),
     getDecision: db.prepare('SELECT * FROM decision_log WHERE decision_id = ?'),
+    getToken: db.prepare('SELECT * FROM tokens WHERE org = ? AND id = ?'),
+    putToken: db.prepare(
+      `INSERT OR REPLACE INTO tokens (org, id, kind, owner, service_account, created_at, first_seen, registered_by,
+         last_used_at, expires_at, revoked_at, revoked_by, revoke_reason)
+       VALUES (@org, @id, @kind, @owner, @service_account, @created_at, @first_seen, @registered_by,
+         @last_used_at, @expires_at, @revoked_at, @revoked_by, @revoke_reason)`,
+    ),
+    revokeToken: db.prepare(
+      `UPDATE tokens SET revoked_at = @at, revoked_by = @by, revoke_reason = @reason
+       WHERE org = @org AND id = @id AND revoked_at IS NULL`,
+    ),
+    sweepPats: db.prepare(
+      `UPDATE tokens SET revoked_at = @at, revoked_by = @by, revoke_reason = @reason
+       WHERE org = @org AND kind = 'personal_access' AND revoked_at IS NULL RETURNING id`,
+    ),
+    revokedIds: db.prepare('SELECT org, id FROM tokens WHERE revoked_at IS NOT NULL ORDER BY org, id'),
   };
-  const appendAll = db.transaction((records: readonly DecisionRecord[]) => {
-    for (const r of records) stmt.insertDecision.run({ ...r, decision: r.decision ? 1 : 0 });
-  });
-  const goLiveAll = db.transaction((records: readonly GoLiveRecord[]) => {
+  const appendAll = db.transaction(
+    (records: readonly DecisionRecord[], sightings: readonly TokenSighting[]) => {
+      for (const r of records) stmt.insertDecision.run({ ...r, decision: r.decision ? 1 : 0 });
+      // Read, merge, write: the one merge rule of store.ts, so both backends agree.
+      for (const t of sightings) {
+        const row = stmt.getToken.get(t.org, t.id) as TokenRow | undefined;
+        stmt.putToken.run(tokenToRow(mergeSighting(row ? tokenFromRow(row) : null, t)));
+      }
+    },
+  );
+  const goLiveAll = db.transaction((records: readonly GoLiveRecord[], sweepPats: readonly string[]) => {
     for (const r of records) stmt.insertGoLive.run({ settings_json: null, ...r });
+    const swept = new Map<string, string[]>();
+    for (const org of sweepPats) {
+      const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
+      const rows = stmt.sweepPats.all({ org, at, ...PAT_SWEEP }) as { id: string }[];
+      swept.set(
+        org,
+        rows.map((r) => r.id),
+      );
+    }
+    return swept;
   });
+  const revokeOne = db.transaction(
+    (r: { org: string; id: string; at: number; by: string; reason: string | null }) => {
+      const changed = stmt.revokeToken.run(r).changes > 0;
+      const row = stmt.getToken.get(r.org, r.id) as TokenRow | undefined;
+      return { token: row ? tokenFromRow(row) : null, changed };
+    },
+  );
   let closed = false;
 
   // better-sqlite3 is synchronous; each method runs inside an async function so a throw is a rejection.
@@ -209,7 +311,8 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
   return {
     kind: 'sqlite',
     location: path,
-    recordGoLive: (records) => guard('record the policy history', () => goLiveAll(records)),
+    recordGoLive: (records, opts = {}) =>
+      guard('record the policy history', () => goLiveAll(records, opts.sweepPats ?? [])),
     goLives: (org) =>
       guard('read the policy history', () => {
         const rows = (org === undefined ? stmt.goLivesAll.all() : stmt.goLivesOrg.all(org)) as {
@@ -246,7 +349,34 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
           }),
         ),
       ),
-    appendDecisions: (records) => guard('append to the decision log', () => appendAll(records)),
+    appendDecisions: (records, sightings = []) =>
+      guard('append to the decision log', () => appendAll(records, sightings)),
+    listTokens: (q) =>
+      guard('read the token registry', () => {
+        const where = ['org = @org'];
+        if (q.revoked === 'revoked') where.push('revoked_at IS NOT NULL');
+        if (q.revoked === 'unrevoked') where.push('revoked_at IS NULL');
+        if (q.owner !== undefined) where.push('owner = @owner');
+        if (q.kind !== undefined) where.push('kind = @kind');
+        const rows = db
+          .prepare(`SELECT * FROM tokens WHERE ${where.join(' AND ')} ORDER BY first_seen, id`)
+          .all({ org: q.org, owner: q.owner ?? null, kind: q.kind ?? null }) as TokenRow[];
+        return rows.map(tokenFromRow);
+      }),
+    getToken: (org, id) =>
+      guard('read the token registry', () => {
+        const row = stmt.getToken.get(org, id) as TokenRow | undefined;
+        return row ? tokenFromRow(row) : null;
+      }),
+    revokeToken: (r) => guard('revoke a token', () => revokeOne(r)),
+    revokedTokenIds: () =>
+      guard('read the token registry', () => {
+        const out = new Map<string, string[]>();
+        for (const r of stmt.revokedIds.all() as { org: string; id: string }[]) {
+          out.set(r.org, [...(out.get(r.org) ?? []), r.id]);
+        }
+        return out;
+      }),
     queryDecisions: (q) =>
       guard('query the decision log', (): DecisionPage => {
         const where = ['org = @org'];

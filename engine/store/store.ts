@@ -1,4 +1,4 @@
-// The store's interface (SPEC §6 runtime state): policy history and the decision log, behind one small
+// The store's interface (SPEC §6 runtime state): policy history, the decision log and the token registry, behind one small
 // async surface so SQLite (default), memory (tests) and a later PostgreSQL backend are interchangeable.
 import { EngineError } from '../errors.ts';
 import type { HistoryRevision } from '../history.ts';
@@ -83,6 +83,128 @@ export interface DecisionPage {
   next_cursor: string | null;
 }
 
+/** `personal_access` | `service_account` (SPEC §4 `resource.properties.kind`). */
+export type TokenKind = 'personal_access' | 'service_account';
+
+/**
+ * One token as an org's registry knows it (SPEC §6 "token registry"). Keyed by (org, id): the registry of an
+ * org holds the tokens decided for that org, with their last use there; a revocation is per org (its super
+ * admins revoke it there). The server mints no token: rows come from decisions (see {@link TokenSighting}).
+ * Times are epoch seconds UTC.
+ */
+export interface TokenRecord {
+  org: string;
+  id: string;
+  kind: TokenKind;
+  /** The owner's user id (`resource.properties.owner`, or the creating user); null when not told. */
+  owner: string | null;
+  service_account: string | null;
+  /** When the token was created (token.create: the decision time; token.use: `created_at`), if known. */
+  created_at: number | null;
+  /** When the registry first saw it. */
+  first_seen: number;
+  /** `token.create` or `token.use`: the decision that registered it. */
+  registered_by: 'token.create' | 'token.use';
+  /** The last allowed use in this org. */
+  last_used_at: number | null;
+  /** The earliest expiry a decision told (its `advice.expires_at`); null when none did. */
+  expires_at: number | null;
+  /** Null while not revoked. */
+  revoked: { at: number; by: string; reason: string | null } | null;
+}
+
+/**
+ * What one decision tells the registry about a token: written in the decision log's group commit
+ * (never slowing the answer beyond that commit). Merged into the row by {@link mergeSighting}.
+ */
+export interface TokenSighting {
+  org: string;
+  id: string;
+  action: 'token.create' | 'token.use';
+  kind: TokenKind;
+  owner: string | null;
+  service_account: string | null;
+  created_at: number | null;
+  /** The decision time, epoch seconds UTC. */
+  at: number;
+  /** True for an allowed token.use (updates `last_used_at`). */
+  used: boolean;
+  /** The decision's `advice.expires_at`, epoch seconds. */
+  expires_at: number | null;
+  /** The decision found the token revoked by the policy itself (PATs turned off, SPEC §5): record it. */
+  revoke?: { by: string; reason: string };
+}
+
+/** Filters of {@link Store.listTokens}. */
+export interface TokenQuery {
+  org: string;
+  /** `revoked`: only revoked; `unrevoked`: only not revoked; `all` (default). */
+  revoked?: 'revoked' | 'unrevoked' | 'all';
+  owner?: string;
+  kind?: TokenKind;
+}
+
+/** A revocation (SPEC §6 "revoke a token"). */
+export interface TokenRevocation {
+  org: string;
+  id: string;
+  /** Epoch seconds UTC. */
+  at: number;
+  /** The admin's email, or `policy`. */
+  by: string;
+  reason: string | null;
+}
+
+/** Who revokes the PATs swept when PATs are turned off (SPEC §5), and why. */
+export const PAT_SWEEP = { by: 'policy', reason: 'personal access tokens turned off' } as const;
+
+/**
+ * Merges what a decision told about a token into its registry row (both backends use this, so they agree):
+ * the first values of kind, owner, service account and creation are kept; `last_used_at` only moves forward;
+ * `expires_at` only moves earlier (the strictest expiry told wins, SPEC §5); a revocation is never undone
+ * nor overwritten.
+ */
+export function mergeSighting(row: TokenRecord | null, s: TokenSighting): TokenRecord {
+  const revoked = row?.revoked ?? (s.revoke ? { at: s.at, by: s.revoke.by, reason: s.revoke.reason } : null);
+  if (!row) {
+    return {
+      org: s.org,
+      id: s.id,
+      kind: s.kind,
+      owner: s.owner,
+      service_account: s.service_account,
+      created_at: s.created_at,
+      first_seen: s.at,
+      registered_by: s.action,
+      last_used_at: s.used ? s.at : null,
+      expires_at: s.expires_at,
+      revoked,
+    };
+  }
+  return {
+    ...row,
+    owner: row.owner ?? s.owner,
+    service_account: row.service_account ?? s.service_account,
+    created_at: row.created_at ?? s.created_at,
+    last_used_at: s.used && (row.last_used_at === null || s.at > row.last_used_at) ? s.at : row.last_used_at,
+    expires_at:
+      s.expires_at !== null && (row.expires_at === null || s.expires_at < row.expires_at)
+        ? s.expires_at
+        : row.expires_at,
+    revoked,
+  };
+}
+
+/** True when `r` passes the filters of `q` (both backends filter with this). */
+export function matchesTokenQuery(r: TokenRecord, q: TokenQuery): boolean {
+  if (r.org !== q.org) return false;
+  if (q.revoked === 'revoked' && r.revoked === null) return false;
+  if (q.revoked === 'unrevoked' && r.revoked !== null) return false;
+  if (q.owner !== undefined && r.owner !== q.owner) return false;
+  if (q.kind !== undefined && r.kind !== q.kind) return false;
+  return true;
+}
+
 /**
  * The store (STYLE.md: Cerbos's `internal/storage/store.go` shape: one interface, one file per backend).
  *
@@ -98,16 +220,38 @@ export interface Store {
   readonly kind: string;
   /** Where it lives: a file path, or `:memory:`. */
   readonly location: string;
-  /** Records a revision going live for each org given, in one transaction. */
-  recordGoLive(records: readonly GoLiveRecord[]): Promise<void>;
+  /**
+   * Records a revision going live for each org given, in one transaction; with `sweepPats`, in the same
+   * transaction every unrevoked PAT of those orgs is marked revoked by {@link PAT_SWEEP} at its record's
+   * `at` (SPEC §5: a revision that turns PATs off revokes every PAT that exists).
+   * @returns the PAT ids revoked, per org
+   */
+  recordGoLive(
+    records: readonly GoLiveRecord[],
+    opts?: { sweepPats?: readonly string[] },
+  ): Promise<Map<string, string[]>>;
   /** Every go-live row, oldest first (by `at`, then insertion); only `org`'s when given. */
   goLives(org?: string): Promise<GoLiveRecord[]>;
   /** Saves an imported PolicyHistory, replacing an earlier import for the same org. */
   importHistory(history: ImportedHistory): Promise<void>;
   /** Every imported PolicyHistory, sorted by org. */
   importedHistories(): Promise<ImportedHistory[]>;
-  /** Appends decisions in one transaction: all are durable when it resolves, or none on rejection. */
-  appendDecisions(records: readonly DecisionRecord[]): Promise<void>;
+  /**
+   * Appends decisions, and merges what they told the token registry, in one transaction: all are durable
+   * when it resolves, or none on rejection.
+   */
+  appendDecisions(records: readonly DecisionRecord[], tokens?: readonly TokenSighting[]): Promise<void>;
+  /** An org's registry rows matching `query`, by first seen then id. */
+  listTokens(query: TokenQuery): Promise<TokenRecord[]>;
+  /** One registry row, or null. */
+  getToken(org: string, id: string): Promise<TokenRecord | null>;
+  /**
+   * Revokes a registered token; idempotent: an already revoked token keeps its first revocation.
+   * @returns the row after it (null when the registry does not know the token) and whether this call revoked it
+   */
+  revokeToken(r: TokenRevocation): Promise<{ token: TokenRecord | null; changed: boolean }>;
+  /** Every revoked token id, per org (the engine's in-memory revocation set is loaded from this). */
+  revokedTokenIds(): Promise<Map<string, string[]>>;
   /** One page of an org's decisions, newest first, filtered. @throws EngineError `invalid_input` on a bad cursor */
   queryDecisions(query: DecisionQuery): Promise<DecisionPage>;
   /** The decision with this id, or null. */

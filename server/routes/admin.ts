@@ -1,19 +1,24 @@
-// The admin API over the store (SPEC §6): GET /admin/v1/orgs/{org}/decisions, the decision-log query with
-// filters and cursor paging. More admin routes (apps, tokens, requests, history) join this group.
-import type { Hono } from 'hono';
+// The admin API over the store (SPEC §6): the decision-log query with filters and cursor paging, and the
+// token registry (list, show, revoke). Every route checks the caller's role in the org (SPEC §1).
+import type { Context, Hono } from 'hono';
 import {
   ACTIONS,
   type DecisionQuery,
   type DecisionRecord,
   ENGINE_REASON_CODES,
   type Engine,
+  formatRfc3339,
   MAX_DECISION_PAGE,
+  nowSeconds,
   parseRfc3339,
   SPEC_REASON_CODES,
   type Store,
+  type TokenQuery,
+  type TokenRecord,
 } from '../../engine/index.ts';
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
+import { readJsonObject } from '../body.ts';
 import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
 
 /** Page size when `limit` is not given. */
@@ -110,6 +115,156 @@ export function registerAdminRoutes(app: Hono<AppEnv>, store: Store, engine: Eng
   app.all(path, () => {
     throw new HttpError(405, 'method_not_allowed', `use GET on ${path.replace(':org', '{org}')}`, {
       headers: { Allow: 'GET, HEAD' },
+    });
+  });
+  registerTokenRoutes(app, store, engine);
+}
+
+/** Token statuses of the registry listing: `active` is neither revoked nor expired. */
+export const TOKEN_STATUSES = ['active', 'expired', 'revoked', 'all'] as const;
+type TokenStatus = (typeof TOKEN_STATUSES)[number];
+
+/** Longest revocation reason kept (characters). */
+const MAX_REASON = 500;
+
+/**
+ * The wire form of a registry row (docs/api.md "Token registry"): times RFC 3339; `expires_at` the earlier
+ * of what a decision advised and the engine's SPEC §5 computation from `created_at` and the org's settings
+ * history; `status` active | expired | revoked at `now`.
+ */
+export function tokenToWire(t: TokenRecord, engine: Engine, now: number): Record<string, unknown> {
+  const computed = t.created_at === null ? null : engine.tokenExpiry(t.org, t.created_at);
+  const candidates = [t.expires_at, computed].filter((x): x is number => x !== null);
+  const expiry = candidates.length > 0 ? Math.min(...candidates) : null;
+  const iso = (x: number | null) => (x === null ? null : formatRfc3339(x));
+  return {
+    id: t.id,
+    org: t.org,
+    kind: t.kind,
+    owner: t.owner,
+    service_account: t.service_account,
+    created_at: iso(t.created_at),
+    first_seen: iso(t.first_seen),
+    registered_by: t.registered_by,
+    last_used_at: iso(t.last_used_at),
+    expires_at: iso(expiry),
+    status: t.revoked ? 'revoked' : expiry !== null && now >= expiry ? 'expired' : 'active',
+    revoked: t.revoked
+      ? { at: formatRfc3339(t.revoked.at), by: t.revoked.by, reason: t.revoked.reason }
+      : null,
+  };
+}
+
+function readTokenQuery(
+  org: string,
+  q: Record<string, string[]>,
+): { query: TokenQuery; status: TokenStatus } {
+  const problems: FieldProblem[] = [];
+  const query: TokenQuery = { org };
+  let status: TokenStatus = 'active';
+  for (const [key, values] of Object.entries(q)) {
+    const v = values[0] ?? '';
+    if (values.length > 1) problems.push({ field: key, message: `give ${key} once` });
+    if (key === 'status') {
+      if ((TOKEN_STATUSES as readonly string[]).includes(v)) status = v as TokenStatus;
+      else problems.push({ field: key, message: `status must be one of ${TOKEN_STATUSES.join(', ')}` });
+    } else if (key === 'kind') {
+      if (v === 'personal_access' || v === 'service_account') query.kind = v;
+      else problems.push({ field: key, message: 'kind must be personal_access or service_account' });
+    } else if (key === 'owner') {
+      if (v === '') problems.push({ field: key, message: 'owner must be a user id' });
+      else query.owner = v;
+    } else {
+      problems.push({ field: key, message: `unknown query parameter "${key}"; use status, owner, kind` });
+    }
+  }
+  if (problems.length > 0) throw invalidRequest(problems);
+  query.revoked = status === 'revoked' ? 'revoked' : status === 'all' ? 'all' : 'unrevoked';
+  return { query, status };
+}
+
+/** The optional body of a revocation: `{reason?: string}`; no body at all is fine. */
+async function readRevokeReason(c: Context<AppEnv>): Promise<string | null> {
+  // No body: none at all, or (over a socket, where Node always gives a stream) nothing declared.
+  const length = c.req.header('content-length');
+  const declared =
+    (length !== undefined && length !== '0') ||
+    c.req.header('transfer-encoding') !== undefined ||
+    (length === undefined && c.req.header('content-type') !== undefined);
+  if (c.req.raw.body === null || !declared) return null;
+  const body = await readJsonObject(c, 16 * 1024);
+  const problems: FieldProblem[] = [];
+  for (const key of Object.keys(body)) {
+    if (key !== 'reason')
+      problems.push({ field: `/${key}`, message: `unknown field "${key}"; the body is {reason}` });
+  }
+  const reason = body.reason;
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON)) {
+    problems.push({
+      field: '/reason',
+      message: `reason must be a string of at most ${MAX_REASON} characters`,
+    });
+  }
+  if (problems.length > 0) throw invalidRequest(problems);
+  return typeof reason === 'string' && reason.trim() !== '' ? reason.trim() : null;
+}
+
+/**
+ * Registers the token registry routes (SPEC §6, docs/api.md "Token registry"):
+ * `GET /admin/v1/orgs/{org}/tokens` (`status` active (default) | expired | revoked | all, `owner`, `kind`)
+ * and `GET …/tokens/{id}` for super admins and admins; `DELETE …/tokens/{id}` (body `{reason}` optional)
+ * revokes for super admins only, idempotently (a second call answers the first revocation, `changed: false`);
+ * the engine learns of it at once, so the token's next use is `token_revoked`.
+ * @throws HttpError 400 `invalid_request` (a query parameter or body field), 403 `forbidden`, 404 `not_found`
+ *   (a token the org's registry does not know).
+ */
+export function registerTokenRoutes(app: Hono<AppEnv>, store: Store, engine: Engine): void {
+  const list = '/admin/v1/orgs/:org/tokens';
+  const one = '/admin/v1/orgs/:org/tokens/:id';
+  const notFound = (org: string, id: string) =>
+    new HttpError(
+      404,
+      'not_found',
+      `token ${id} is not in the registry of ${org}: tokens are registered by an allowed token.create that names them (resource.id) or by their first token.use`,
+    );
+  app.get(list, async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    requireAdminRole(c, engine, org, { write: false, what: 'listing tokens' });
+    const { query, status } = readTokenQuery(org, c.req.queries());
+    const now = nowSeconds();
+    const tokens = (await store.listTokens(query))
+      .map((t) => tokenToWire(t, engine, now))
+      .filter((t) => status === 'all' || status === 'revoked' || t.status === status);
+    return c.json({ tokens });
+  });
+  app.get(one, async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    requireAdminRole(c, engine, org, { write: false, what: 'reading a token' });
+    const id = c.req.param('id');
+    const t = await store.getToken(org, id);
+    if (!t) throw notFound(org, id);
+    return c.json({ token: tokenToWire(t, engine, nowSeconds()) });
+  });
+  app.delete(one, async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    const { email } = requireAdminRole(c, engine, org, { write: true, what: 'revoking a token' });
+    const id = c.req.param('id');
+    const reason = await readRevokeReason(c);
+    const { token, changed } = await store.revokeToken({ org, id, at: nowSeconds(), by: email, reason });
+    if (!token) throw notFound(org, id);
+    // After the store: an answered revocation is durable, and from here on every use is token_revoked.
+    engine.markRevoked(org, id);
+    c.var.logger?.info({ org, token_id: id, by: email, changed }, 'token revoked');
+    return c.json({ token: tokenToWire(token, engine, nowSeconds()), changed });
+  });
+  app.all(list, () => {
+    throw new HttpError(405, 'method_not_allowed', 'use GET on /admin/v1/orgs/{org}/tokens', {
+      headers: { Allow: 'GET, HEAD' },
+    });
+  });
+  app.all(one, () => {
+    throw new HttpError(405, 'method_not_allowed', 'use GET or DELETE on /admin/v1/orgs/{org}/tokens/{id}', {
+      headers: { Allow: 'GET, HEAD, DELETE' },
     });
   });
 }
