@@ -348,8 +348,8 @@ export function createEngine(opts: EngineOptions): Engine {
           next.set(org, list);
         }
         // Recorded before the swap: a revision the store does not know never serves (restart-safety). The PAT
-        // sweep commits in the same transaction.
-        const swept = await opts.store?.recordGoLive(
+        // sweep and the approval of pending requests commit in the same transaction.
+        const goLive = await opts.store?.recordGoLive(
           Object.entries(settings).map(
             ([org, s]): GoLiveRecord => ({
               org,
@@ -359,9 +359,15 @@ export function createEngine(opts: EngineOptions): Engine {
               settings_json: canonicalJson(data.orgs[org]),
             }),
           ),
-          { sweepPats },
+          {
+            sweepPats,
+            // SPEC §6: when the revision that approves an app goes live, its pending requests close.
+            approvedApps: Object.fromEntries(
+              Object.entries(data.orgs).map(([org, o]) => [org, Object.keys(o.apps.approved)]),
+            ),
+          },
         );
-        for (const [org, ids] of swept ?? []) addRevoked(org, ids);
+        for (const [org, ids] of goLive?.swept ?? []) addRevoked(org, ids);
         const nextTimeline = new HistoryTimeline(histories);
         for (const [org, list] of next) for (const r of list) nextTimeline.recordOrg(org, r.settings, r.at);
         wentLive = next;

@@ -51,6 +51,7 @@ export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
 export { ACTIONS, type ActionName, buildInput, type DecisionRequest, validateRequest } from './input.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export {
+  type ApprovalRequest,
   createDecisionLog,
   createMemoryStore,
   DEFAULT_STORE_PATH,
@@ -59,11 +60,15 @@ export {
   type DecisionQuery,
   type DecisionRecord,
   type GoLiveRecord,
+  type GoLiveResult,
   type ImportedHistory,
   importHistoryFile,
   MAX_DECISION_PAGE,
+  type NewApprovalRequest,
   openStore,
   PAT_SWEEP,
+  type RequestEvent,
+  type RequestStatus,
   type Store,
   type TokenKind,
   type TokenQuery,

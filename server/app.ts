@@ -8,6 +8,7 @@ import { createDecisionLogging } from './decision-log.ts';
 import { errorResponse, HttpError, toHttpError } from './errors.ts';
 import { requestId } from './request-id.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { APPROVAL_REQUESTS_PATH, registerApprovalRequestRoutes } from './routes/approval-requests.ts';
 import { registerEvaluationRoutes } from './routes/evaluation.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerOpaRoutes } from './routes/opa.ts';
@@ -92,6 +93,8 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   for (const [path, methods] of Object.entries(ROUTES)) {
     if (methods.includes('POST')) app.use(path, auth, logDecisions);
   }
+  // The platform files approval requests with its decision-API token (SPEC §6).
+  app.use(APPROVAL_REQUESTS_PATH, auth);
   // Admin tokens stand for an email; the org's admins lists give the role per route (SPEC §1).
   app.use('/admin/v1/*', adminAuth(config.adminTokens, config.tokenSha256));
 
@@ -100,6 +103,7 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   registerWellKnownRoutes(app);
   registerHealthRoutes(app, engine);
   registerAdminRoutes(app, theStore, engine);
+  registerApprovalRequestRoutes(app, theStore, engine, config);
 
   // Registered after the real handlers, so only other methods on a known path get here.
   for (const [path, methods] of Object.entries(ROUTES)) {

@@ -13,6 +13,7 @@ export type HttpErrorCode =
   | 'payload_too_large'
   | 'unauthorized'
   | 'forbidden'
+  | 'conflict'
   | 'not_ready'
   | 'not_found'
   | 'method_not_allowed'

@@ -36,11 +36,14 @@ test.before(async () => {
   await engine.load();
   server = await startServer({
     engine,
-    // The admin token docs/api.md tells readers to configure (Dana, a super admin of Acme).
+    // The admin tokens docs/api.md tells readers to configure (super admins of Acme and Globex).
     config: {
       ...defaultConfig,
       port: 0,
-      adminTokens: [{ email: 'dana.whitfield@acme.example', tokenSha256: sha256Hex('dana-example-token') }],
+      adminTokens: [
+        { email: 'dana.whitfield@acme.example', tokenSha256: sha256Hex('dana-example-token') },
+        { email: 'hank.scorpio@globex.example', tokenSha256: sha256Hex('hank-example-token') },
+      ],
     },
     logger: pino({ level: 'silent' }),
   });

@@ -403,7 +403,7 @@ for (const [name, make] of backends) {
         by: 'dana@acme.example',
         reason: 'leaked',
       });
-      const swept = await store.recordGoLive(
+      const { swept } = await store.recordGoLive(
         [
           {
             org: 'acme.example',
@@ -429,6 +429,113 @@ for (const [name, make] of backends) {
       assert.is((await store.getToken('acme.example', 'S1'))?.revoked, null, 'service-account tokens stay');
       assert.is((await store.getToken('other.example', 'P3'))?.revoked, null, 'other orgs stay');
       assert.is((await store.goLives('acme.example')).length, 1);
+    },
+  );
+
+  s(
+    'approval requests: a pending one per requester and app (merged), deny once, approve at go-live',
+    async ({ store }) => {
+      const ask = (id: string, requester: string, app: string, at: number, note: string | null = null) =>
+        store.createApprovalRequest({
+          id,
+          org: 'acme.example',
+          app_id: app,
+          app_name: null,
+          requester_id: requester,
+          requester_email: `${requester.toLowerCase()}@acme.example`,
+          note,
+          at,
+        });
+      const a = await ask('r1', 'U1', 'A1', 10, 'for the roadmap');
+      assert.equal(
+        [a.merged, a.request.status, a.request.asks, a.request.note],
+        [false, 'pending', 1, 'for the roadmap'],
+      );
+      const b = await ask('r2', 'U1', 'A1', 20);
+      assert.equal(
+        [b.merged, b.request.id, b.request.asks, b.request.note, b.request.updated_at],
+        [true, 'r1', 2, 'for the roadmap', 20],
+      );
+      await ask('r3', 'U2', 'A1', 30);
+      await ask('r4', 'U1', 'A2', 40);
+      await store.createApprovalRequest({
+        id: 'r6',
+        org: 'other.example',
+        app_id: 'A1',
+        app_name: null,
+        requester_id: 'U1',
+        requester_email: 'u1@other.example',
+        note: null,
+        at: 50,
+      });
+      const list = async (q: { status?: 'pending' | 'approved' | 'denied'; app?: string } = {}) =>
+        (await store.listApprovalRequests({ org: 'acme.example', ...q })).map((r) => r.id);
+      assert.equal(await list(), ['r4', 'r3', 'r1']);
+      assert.equal(await list({ app: 'A1' }), ['r3', 'r1']);
+      const denied = await store.denyApprovalRequest({
+        org: 'acme.example',
+        id: 'r4',
+        at: 60,
+        by: 'dana@acme.example',
+        reason: 'no',
+      });
+      assert.equal([denied.changed, denied.request?.status, denied.request?.reason], [true, 'denied', 'no']);
+      const again = await store.denyApprovalRequest({
+        org: 'acme.example',
+        id: 'r4',
+        at: 70,
+        by: 'raj@acme.example',
+        reason: 'x',
+      });
+      assert.equal([again.changed, again.request?.decided_by], [false, 'dana@acme.example']);
+      assert.equal(
+        await store.denyApprovalRequest({ org: 'other.example', id: 'r4', at: 70, by: 'x', reason: 'x' }),
+        {
+          request: null,
+          changed: false,
+        },
+      );
+      // Denied, so asking again files a new one.
+      assert.is((await ask('r7', 'U1', 'A2', 80)).merged, false);
+      const { approved } = await store.recordGoLive(
+        [
+          {
+            org: 'acme.example',
+            revision: 'r9',
+            at: 90,
+            expiration_days: null,
+            personal_access_tokens: 'enabled',
+          },
+        ],
+        { approvedApps: { 'acme.example': ['A1'] } },
+      );
+      assert.equal(approved.map((r) => [r.id, r.status, r.decided_by, r.decided_at]).sort(), [
+        ['r1', 'approved', 'policy', 90],
+        ['r3', 'approved', 'policy', 90],
+      ]);
+      assert.equal(await list({ status: 'pending' }), ['r7']);
+      assert.is(
+        (await store.getApprovalRequest('other.example', 'r6'))?.status,
+        'pending',
+        'other orgs untouched',
+      );
+      assert.is(await store.getApprovalRequest('acme.example', 'r6'), null);
+      assert.equal(
+        (await store.requestEvents({ org: 'acme.example', requestId: 'r1' })).map((e) => [
+          e.type,
+          e.at,
+          e.by,
+        ]),
+        [
+          ['created', 10, null],
+          ['merged', 20, null],
+          ['approved', 90, 'policy'],
+        ],
+      );
+      assert.equal(
+        (await store.requestEvents({ org: 'acme.example' })).map((e) => e.type),
+        ['created', 'merged', 'created', 'created', 'denied', 'created', 'approved', 'approved'],
+      );
     },
   );
 
@@ -473,13 +580,14 @@ sqlite('a database made by an older appwarden gets the newer migrations and keep
   await store.appendDecisions([record(1)]);
   await store.close();
   const db = new Database(path);
-  db.exec('DROP TABLE tokens');
+  db.exec('DROP TABLE tokens; DROP TABLE request_events; DROP TABLE approval_requests');
   db.prepare('DELETE FROM schema_migrations WHERE version > 1').run();
   db.close();
   const upgraded = openStore(path);
   assert.equal(await upgraded.getDecision('d-0001'), record(1));
   await upgraded.appendDecisions([record(2)], [sighting('T1')]);
   assert.is((await upgraded.getToken('acme.example', 'T1'))?.id, 'T1');
+  assert.equal(await upgraded.listApprovalRequests({ org: 'acme.example' }), []);
   await upgraded.close();
 });
 

@@ -8,13 +8,18 @@ export { importHistoryFile } from './history-import.ts';
 export { createMemoryStore } from './memory.ts';
 export { MIGRATIONS, openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
 export {
+  type ApprovalRequest,
   type DecisionPage,
   type DecisionQuery,
   type DecisionRecord,
   type GoLiveRecord,
+  type GoLiveResult,
   type ImportedHistory,
   MAX_DECISION_PAGE,
+  type NewApprovalRequest,
   PAT_SWEEP,
+  type RequestEvent,
+  type RequestStatus,
   type Store,
   type TokenKind,
   type TokenQuery,

@@ -2,6 +2,7 @@
 // and a store for tests that need no persistence. Nothing survives the process.
 import { EngineError } from '../errors.ts';
 import {
+  type ApprovalRequest,
   type DecisionPage,
   type DecisionRecord,
   decodeCursor,
@@ -11,6 +12,7 @@ import {
   matchesTokenQuery,
   mergeSighting,
   PAT_SWEEP,
+  type RequestEvent,
   type Store,
   type TokenRecord,
 } from './store.ts';
@@ -26,7 +28,18 @@ export function createMemoryStore(): Store {
   const ids = new Set<string>();
   const tokens = new Map<string, TokenRecord>();
   const key = (org: string, id: string) => `${org}\u0000${id}`;
+  const requests: ApprovalRequest[] = [];
+  const events: RequestEvent[] = [];
   let seq = 0;
+  function event(
+    r: ApprovalRequest,
+    at: number,
+    type: RequestEvent['type'],
+    by: string | null,
+    reason: string | null,
+  ) {
+    events.push({ seq: ++seq, request_id: r.id, org: r.org, at, type, by, reason });
+  }
   let closed = false;
 
   async function open(what: string): Promise<void> {
@@ -52,7 +65,94 @@ export function createMemoryStore(): Store {
         }
         swept.set(org, ids);
       }
-      return swept;
+      const approved: ApprovalRequest[] = [];
+      for (const [org, apps] of Object.entries(opts.approvedApps ?? {})) {
+        const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
+        const set = new Set(apps);
+        for (const r of requests) {
+          if (r.org !== org || r.status !== 'pending' || !set.has(r.app_id)) continue;
+          Object.assign(r, { status: 'approved', updated_at: at, decided_at: at, decided_by: 'policy' });
+          event(r, at, 'approved', 'policy', null);
+          approved.push(copy(r));
+        }
+      }
+      return { swept, approved };
+    },
+    async createApprovalRequest(n) {
+      await open('file the approval request');
+      const pending = requests.find(
+        (r) =>
+          r.org === n.org &&
+          r.app_id === n.app_id &&
+          r.requester_id === n.requester_id &&
+          r.status === 'pending',
+      );
+      if (pending) {
+        pending.asks += 1;
+        pending.updated_at = n.at;
+        if (n.note !== null) pending.note = n.note;
+        if (n.app_name !== null) pending.app_name = n.app_name;
+        pending.requester_email = n.requester_email;
+        event(pending, n.at, 'merged', null, null);
+        return { request: copy(pending), merged: true };
+      }
+      const r: ApprovalRequest = {
+        id: n.id,
+        org: n.org,
+        app_id: n.app_id,
+        app_name: n.app_name,
+        requester_id: n.requester_id,
+        requester_email: n.requester_email,
+        note: n.note,
+        status: 'pending',
+        asks: 1,
+        created_at: n.at,
+        updated_at: n.at,
+        decided_at: null,
+        decided_by: null,
+        reason: null,
+      };
+      requests.push(r);
+      event(r, n.at, 'created', null, null);
+      return { request: copy(r), merged: false };
+    },
+    async listApprovalRequests(q) {
+      await open('read approval requests');
+      return requests
+        .filter(
+          (r) =>
+            r.org === q.org &&
+            (q.status === undefined || r.status === q.status) &&
+            (q.app === undefined || r.app_id === q.app),
+        )
+        .reverse()
+        .map(copy);
+    },
+    async getApprovalRequest(org, id) {
+      await open('read approval requests');
+      const r = requests.find((x) => x.org === org && x.id === id);
+      return r ? copy(r) : null;
+    },
+    async denyApprovalRequest(d) {
+      await open('deny the approval request');
+      const r = requests.find((x) => x.org === d.org && x.id === d.id);
+      if (!r) return { request: null, changed: false };
+      if (r.status !== 'pending') return { request: copy(r), changed: false };
+      Object.assign(r, {
+        status: 'denied',
+        updated_at: d.at,
+        decided_at: d.at,
+        decided_by: d.by,
+        reason: d.reason,
+      });
+      event(r, d.at, 'denied', d.by, d.reason);
+      return { request: copy(r), changed: true };
+    },
+    async requestEvents(q) {
+      await open('read request events');
+      return events
+        .filter((e) => e.org === q.org && (q.requestId === undefined || e.request_id === q.requestId))
+        .map(copy);
     },
     async goLives(org) {
       await open('read the policy history');

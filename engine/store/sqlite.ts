@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { EngineError } from '../errors.ts';
 import type { PatSetting } from '../types.ts';
 import {
+  type ApprovalRequest,
   type DecisionPage,
   type DecisionRecord,
   decodeCursor,
@@ -14,6 +15,7 @@ import {
   type ImportedHistory,
   mergeSighting,
   PAT_SWEEP,
+  type RequestEvent,
   type Store,
   storeError,
   type TokenKind,
@@ -93,7 +95,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_revoked ON tokens (revoked_at) WHERE revoked_at IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'approval requests and their events',
+    sql: `
+      CREATE TABLE approval_requests (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        org TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        app_name TEXT,
+        requester_id TEXT NOT NULL,
+        requester_email TEXT NOT NULL,
+        note TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied')),
+        asks INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,         -- epoch seconds UTC, as every time here
+        updated_at INTEGER NOT NULL,
+        decided_at INTEGER,
+        decided_by TEXT,
+        reason TEXT
+      );
+      CREATE INDEX approval_requests_org ON approval_requests (org, status, app_id);
+      -- At most one pending request per requester and app: asking again merges.
+      CREATE UNIQUE INDEX approval_requests_pending ON approval_requests (org, app_id, requester_id)
+        WHERE status = 'pending';
+      CREATE TABLE request_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL REFERENCES approval_requests (id),
+        org TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL CHECK (type IN ('created', 'merged', 'approved', 'denied')),
+        by TEXT,
+        reason TEXT
+      );
+      CREATE INDEX request_events_org ON request_events (org, seq);
+    `,
+  },
 ];
+
+type RequestRow = ApprovalRequest & { seq: number };
+const fromRequestRow = ({ seq: _seq, ...r }: RequestRow): ApprovalRequest => r;
 
 interface TokenRow {
   org: string;
@@ -260,7 +302,49 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
        WHERE org = @org AND kind = 'personal_access' AND revoked_at IS NULL RETURNING id`,
     ),
     revokedIds: db.prepare('SELECT org, id FROM tokens WHERE revoked_at IS NOT NULL ORDER BY org, id'),
+    pendingRequest: db.prepare(
+      `SELECT * FROM approval_requests WHERE org = ? AND app_id = ? AND requester_id = ? AND status = 'pending'`,
+    ),
+    getRequest: db.prepare('SELECT * FROM approval_requests WHERE org = ? AND id = ?'),
+    insertRequest: db.prepare(
+      `INSERT INTO approval_requests (id, org, app_id, app_name, requester_id, requester_email, note, status, asks,
+         created_at, updated_at) VALUES (@id, @org, @app_id, @app_name, @requester_id, @requester_email, @note,
+         'pending', 1, @at, @at)`,
+    ),
+    mergeRequest: db.prepare(
+      `UPDATE approval_requests SET asks = asks + 1, updated_at = @at, note = COALESCE(@note, note),
+         app_name = COALESCE(@app_name, app_name), requester_email = @requester_email WHERE id = @id`,
+    ),
+    decideRequest: db.prepare(
+      `UPDATE approval_requests SET status = @status, updated_at = @at, decided_at = @at, decided_by = @by,
+         reason = @reason WHERE id = @id AND org = @org AND status = 'pending'`,
+    ),
+    insertEvent: db.prepare(
+      'INSERT INTO request_events (request_id, org, at, type, by, reason) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
   };
+  const createRequest = db.transaction(
+    (n: Parameters<Store['createApprovalRequest']>[0]): { request: ApprovalRequest; merged: boolean } => {
+      const pending = stmt.pendingRequest.get(n.org, n.app_id, n.requester_id) as RequestRow | undefined;
+      const id = pending?.id ?? n.id;
+      if (pending) stmt.mergeRequest.run({ ...n, id });
+      else stmt.insertRequest.run(n);
+      stmt.insertEvent.run(id, n.org, n.at, pending ? 'merged' : 'created', null, null);
+      return {
+        request: fromRequestRow(stmt.getRequest.get(n.org, id) as RequestRow),
+        merged: pending !== undefined,
+      };
+    },
+  );
+  const denyRequest = db.transaction((d: Parameters<Store['denyApprovalRequest']>[0]) => {
+    const changed =
+      stmt.decideRequest.run({ id: d.id, org: d.org, status: 'denied', at: d.at, by: d.by, reason: d.reason })
+        .changes > 0;
+    const row = stmt.getRequest.get(d.org, d.id) as RequestRow | undefined;
+    if (!row) return { request: null, changed: false };
+    if (changed) stmt.insertEvent.run(d.id, d.org, d.at, 'denied', d.by, d.reason);
+    return { request: fromRequestRow(row), changed };
+  });
   const appendAll = db.transaction(
     (records: readonly DecisionRecord[], sightings: readonly TokenSighting[]) => {
       for (const r of records) stmt.insertDecision.run({ ...r, decision: r.decision ? 1 : 0 });
@@ -271,19 +355,40 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
       }
     },
   );
-  const goLiveAll = db.transaction((records: readonly GoLiveRecord[], sweepPats: readonly string[]) => {
-    for (const r of records) stmt.insertGoLive.run({ settings_json: null, ...r });
-    const swept = new Map<string, string[]>();
-    for (const org of sweepPats) {
-      const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
-      const rows = stmt.sweepPats.all({ org, at, ...PAT_SWEEP }) as { id: string }[];
-      swept.set(
-        org,
-        rows.map((r) => r.id),
-      );
-    }
-    return swept;
-  });
+  const goLiveAll = db.transaction(
+    (
+      records: readonly GoLiveRecord[],
+      sweepPats: readonly string[],
+      approvedApps: Readonly<Record<string, readonly string[]>>,
+    ) => {
+      for (const r of records) stmt.insertGoLive.run({ settings_json: null, ...r });
+      const swept = new Map<string, string[]>();
+      for (const org of sweepPats) {
+        const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
+        const rows = stmt.sweepPats.all({ org, at, ...PAT_SWEEP }) as { id: string }[];
+        swept.set(
+          org,
+          rows.map((r) => r.id),
+        );
+      }
+      const approved: ApprovalRequest[] = [];
+      for (const [org, apps] of Object.entries(approvedApps)) {
+        if (apps.length === 0) continue;
+        const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
+        const set = new Set(apps);
+        const pending = db
+          .prepare(`SELECT * FROM approval_requests WHERE org = ? AND status = 'pending' ORDER BY seq`)
+          .all(org) as RequestRow[];
+        for (const r of pending) {
+          if (!set.has(r.app_id)) continue;
+          stmt.decideRequest.run({ id: r.id, org, status: 'approved', at, by: 'policy', reason: null });
+          stmt.insertEvent.run(r.id, org, at, 'approved', 'policy', null);
+          approved.push(fromRequestRow(stmt.getRequest.get(org, r.id) as RequestRow));
+        }
+      }
+      return { swept, approved };
+    },
+  );
   const revokeOne = db.transaction(
     (r: { org: string; id: string; at: number; by: string; reason: string | null }) => {
       const changed = stmt.revokeToken.run(r).changes > 0;
@@ -312,7 +417,37 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     kind: 'sqlite',
     location: path,
     recordGoLive: (records, opts = {}) =>
-      guard('record the policy history', () => goLiveAll(records, opts.sweepPats ?? [])),
+      guard('record the policy history', () =>
+        goLiveAll(records, opts.sweepPats ?? [], opts.approvedApps ?? {}),
+      ),
+    createApprovalRequest: (n) => guard('file the approval request', () => createRequest(n)),
+    listApprovalRequests: (q) =>
+      guard('read approval requests', () => {
+        const where = ['org = @org'];
+        if (q.status !== undefined) where.push('status = @status');
+        if (q.app !== undefined) where.push('app_id = @app');
+        const rows = db
+          .prepare(`SELECT * FROM approval_requests WHERE ${where.join(' AND ')} ORDER BY seq DESC`)
+          .all({ org: q.org, status: q.status ?? null, app: q.app ?? null }) as RequestRow[];
+        return rows.map(fromRequestRow);
+      }),
+    getApprovalRequest: (org, id) =>
+      guard('read approval requests', () => {
+        const row = stmt.getRequest.get(org, id) as RequestRow | undefined;
+        return row ? fromRequestRow(row) : null;
+      }),
+    denyApprovalRequest: (d) => guard('deny the approval request', () => denyRequest(d)),
+    requestEvents: (q) =>
+      guard('read request events', () => {
+        const rows = (
+          q.requestId === undefined
+            ? db.prepare('SELECT * FROM request_events WHERE org = ? ORDER BY seq').all(q.org)
+            : db
+                .prepare('SELECT * FROM request_events WHERE org = ? AND request_id = ? ORDER BY seq')
+                .all(q.org, q.requestId)
+        ) as RequestEvent[];
+        return rows;
+      }),
     goLives: (org) =>
       guard('read the policy history', () => {
         const rows = (org === undefined ? stmt.goLivesAll.all() : stmt.goLivesOrg.all(org)) as {

@@ -155,6 +155,68 @@ export interface TokenRevocation {
   reason: string | null;
 }
 
+/** `pending` → `approved` (a revision approving the app went live) | `denied` (a super admin said no). */
+export type RequestStatus = 'pending' | 'approved' | 'denied';
+
+/**
+ * An app approval request (SPEC §6): a user of `org` asks for `app_id`. One pending request per (org, app,
+ * requester): asking again merges into it (`asks` counts). Times epoch seconds UTC.
+ */
+export interface ApprovalRequest {
+  id: string;
+  org: string;
+  app_id: string;
+  app_name: string | null;
+  requester_id: string;
+  requester_email: string;
+  /** The latest note the requester gave. */
+  note: string | null;
+  status: RequestStatus;
+  /** How many times the requester asked while it was pending (1 + merges). */
+  asks: number;
+  created_at: number;
+  updated_at: number;
+  /** When and by whom it left `pending` (`policy` for an approval by a revision going live), and why. */
+  decided_at: number | null;
+  decided_by: string | null;
+  reason: string | null;
+}
+
+/** What a platform call asks for ({@link Store.createApprovalRequest}). */
+export interface NewApprovalRequest {
+  /** The id to give a new request (unused when merged). */
+  id: string;
+  org: string;
+  app_id: string;
+  app_name: string | null;
+  requester_id: string;
+  requester_email: string;
+  note: string | null;
+  at: number;
+}
+
+/**
+ * One status change of a request, kept for the notification outbox (SPEC §6 emails: request to the
+ * recipients, confirmation and decision to the requester). `seq` orders them across the store.
+ */
+export interface RequestEvent {
+  seq: number;
+  request_id: string;
+  org: string;
+  at: number;
+  type: 'created' | 'merged' | 'approved' | 'denied';
+  by: string | null;
+  reason: string | null;
+}
+
+/** What {@link Store.recordGoLive} changed besides the history. */
+export interface GoLiveResult {
+  /** PAT ids revoked by the sweep, per org. */
+  swept: Map<string, string[]>;
+  /** Pending requests that the revision approved. */
+  approved: ApprovalRequest[];
+}
+
 /** Who revokes the PATs swept when PATs are turned off (SPEC §5), and why. */
 export const PAT_SWEEP = { by: 'policy', reason: 'personal access tokens turned off' } as const;
 
@@ -223,13 +285,36 @@ export interface Store {
   /**
    * Records a revision going live for each org given, in one transaction; with `sweepPats`, in the same
    * transaction every unrevoked PAT of those orgs is marked revoked by {@link PAT_SWEEP} at its record's
-   * `at` (SPEC §5: a revision that turns PATs off revokes every PAT that exists).
-   * @returns the PAT ids revoked, per org
+   * `at` (SPEC §5: a revision that turns PATs off revokes every PAT that exists); with `approvedApps`
+   * (the approved app ids per org of the revision), every pending request for one of them becomes
+   * `approved` by `policy` (SPEC §6), with an `approved` event.
    */
   recordGoLive(
     records: readonly GoLiveRecord[],
-    opts?: { sweepPats?: readonly string[] },
-  ): Promise<Map<string, string[]>>;
+    opts?: { sweepPats?: readonly string[]; approvedApps?: Readonly<Record<string, readonly string[]>> },
+  ): Promise<GoLiveResult>;
+  /**
+   * Files an approval request, or merges it into the requester's pending request for the same app (note
+   * replaced when given, `asks` + 1), with a `created` or `merged` event, in one transaction.
+   */
+  createApprovalRequest(r: NewApprovalRequest): Promise<{ request: ApprovalRequest; merged: boolean }>;
+  /** An org's requests, newest first; filtered by status and app when given. */
+  listApprovalRequests(q: { org: string; status?: RequestStatus; app?: string }): Promise<ApprovalRequest[]>;
+  /** One request of `org`, or null. */
+  getApprovalRequest(org: string, id: string): Promise<ApprovalRequest | null>;
+  /**
+   * Denies a pending request (with a `denied` event). Not pending: unchanged (`changed: false`), so a
+   * repeated deny is idempotent and an approved request stays approved.
+   */
+  denyApprovalRequest(d: {
+    org: string;
+    id: string;
+    at: number;
+    by: string;
+    reason: string;
+  }): Promise<{ request: ApprovalRequest | null; changed: boolean }>;
+  /** Status changes, oldest first; of one request when `requestId` is given. */
+  requestEvents(q: { org: string; requestId?: string }): Promise<RequestEvent[]>;
   /** Every go-live row, oldest first (by `at`, then insertion); only `org`'s when given. */
   goLives(org?: string): Promise<GoLiveRecord[]>;
   /** Saves an imported PolicyHistory, replacing an earlier import for the same org. */

@@ -1,0 +1,240 @@
+// App approval requests (SPEC §6): the platform files them (POST /v1/orgs/{org}/approval-requests, with a
+// decision-API token), super admins and admins read them, super admins deny them; a revision approving the
+// app closes them (engine load → store). Every status change is a request event for the emails to come.
+import { randomUUID } from 'node:crypto';
+import type { Hono } from 'hono';
+import {
+  type ApprovalRequest,
+  type Engine,
+  formatRfc3339,
+  nowSeconds,
+  type RequestEvent,
+  type RequestStatus,
+  type Store,
+} from '../../engine/index.ts';
+import type { AppEnv } from '../app.ts';
+import { requireAdminRole } from '../auth.ts';
+import { readJsonObject } from '../body.ts';
+import type { ServerConfig } from '../config.ts';
+import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
+
+/** Path of the platform's route (the `approval_request.href` of a denied app.connect). */
+export const APPROVAL_REQUESTS_PATH = '/v1/orgs/:org/approval-requests';
+
+const MAX_ID = 256;
+const MAX_TEXT = 1000;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const STATUSES: readonly RequestStatus[] = ['pending', 'approved', 'denied'];
+
+const iso = (x: number | null) => (x === null ? null : formatRfc3339(x));
+
+/** The wire form of a request: times RFC 3339 UTC. */
+export function requestToWire(r: ApprovalRequest): Record<string, unknown> {
+  return {
+    id: r.id,
+    org: r.org,
+    app: { id: r.app_id, name: r.app_name },
+    requester: { id: r.requester_id, email: r.requester_email },
+    note: r.note,
+    status: r.status,
+    asks: r.asks,
+    created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
+    decided_at: iso(r.decided_at),
+    decided_by: r.decided_by,
+    reason: r.reason,
+  };
+}
+
+function eventToWire(e: RequestEvent): Record<string, unknown> {
+  return { at: formatRfc3339(e.at), type: e.type, by: e.by, reason: e.reason };
+}
+
+/** Checks that exactly `allowed` keys are present in `obj` at `at`; unknown keys are problems. */
+function onlyKeys(
+  obj: Record<string, unknown>,
+  allowed: string[],
+  at: string,
+  problems: FieldProblem[],
+): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k))
+      problems.push({ field: `${at}/${k}`, message: `unknown field "${k}"; expected ${allowed.join(', ')}` });
+  }
+}
+
+function text(
+  v: unknown,
+  field: string,
+  what: string,
+  max: number,
+  problems: FieldProblem[],
+  required: boolean,
+): string | null {
+  if (v === undefined && !required) return null;
+  if (typeof v === 'number') {
+    problems.push({
+      field,
+      message: `${what} is a string: send it quoted (JSON numbers beyond 2^53 lose digits)`,
+    });
+    return null;
+  }
+  if (typeof v !== 'string' || v.trim() === '' || v.length > max) {
+    problems.push({ field, message: `${what} must be a non-empty string of at most ${max} characters` });
+    return null;
+  }
+  return v;
+}
+
+function object(v: unknown, field: string, problems: FieldProblem[]): Record<string, unknown> | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    problems.push({ field, message: `${field.slice(1)} must be an object` });
+    return null;
+  }
+  return v as Record<string, unknown>;
+}
+
+/** Reads `{app: {id, name?}, requester: {id, email}, note?}`, naming every bad field. */
+function readNewRequest(body: Record<string, unknown>) {
+  const problems: FieldProblem[] = [];
+  onlyKeys(body, ['app', 'requester', 'note'], '', problems);
+  const app = object(body.app, '/app', problems);
+  const requester = object(body.requester, '/requester', problems);
+  let appId: string | null = null;
+  let appName: string | null = null;
+  let requesterId: string | null = null;
+  let email: string | null = null;
+  if (app) {
+    onlyKeys(app, ['id', 'name'], '/app', problems);
+    appId = text(app.id, '/app/id', 'app.id', MAX_ID, problems, true);
+    appName = text(app.name, '/app/name', 'app.name', MAX_ID, problems, false);
+  }
+  if (requester) {
+    onlyKeys(requester, ['id', 'email'], '/requester', problems);
+    requesterId = text(requester.id, '/requester/id', 'requester.id', MAX_ID, problems, true);
+    email = text(requester.email, '/requester/email', 'requester.email', MAX_ID, problems, true);
+    if (email !== null && !EMAIL.test(email)) {
+      problems.push({ field: '/requester/email', message: 'requester.email must be an email address' });
+    }
+  }
+  const note = text(body.note, '/note', 'note', MAX_TEXT, problems, false);
+  if (problems.length > 0) throw invalidRequest(problems);
+  return {
+    app_id: appId as string,
+    app_name: appName,
+    requester_id: requesterId as string,
+    requester_email: (email as string).toLowerCase(),
+    note,
+  };
+}
+
+/**
+ * Registers the platform's `POST /v1/orgs/{org}/approval-requests` (body `{app: {id, name?}, requester: {id,
+ * email}, note?}`; 201 `{request, merged: false}` for a new request, 200 `{request, merged: true}` when the
+ * requester already has one pending for the app) and the admin routes `GET /admin/v1/orgs/{org}/approval-requests`
+ * (`status`, `app`), `GET …/{id}` (with its `events`) and `POST …/{id}/deny` (`{reason}`, super admins;
+ * idempotent). The caller authenticates the platform route (decision-API token).
+ * @throws HttpError 400 `invalid_request` naming the field; 403 `forbidden`; 404 `not_found` (an org no
+ *   live policy declares, an unknown request); 409 `conflict` (the app is already approved; denying an
+ *   approved request).
+ */
+export function registerApprovalRequestRoutes(
+  app: Hono<AppEnv>,
+  store: Store,
+  engine: Engine,
+  config: ServerConfig,
+): void {
+  app.post(APPROVAL_REQUESTS_PATH, async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    if (!engine.isReady) {
+      throw new HttpError(
+        503,
+        'not_ready',
+        'no valid policy is live yet; try again once /ready answers 200',
+        {
+          headers: { 'Retry-After': '1' },
+        },
+      );
+    }
+    const body = await readJsonObject(c, config.maxBodyBytes);
+    const n = readNewRequest(body);
+    const orgData = engine.data?.orgs[org];
+    if (!orgData || !Object.hasOwn(engine.data?.orgs ?? {}, org)) {
+      throw new HttpError(404, 'not_found', `no live policy declares org ${org}`);
+    }
+    if (Object.hasOwn(orgData.apps.approved, n.app_id)) {
+      throw new HttpError(409, 'conflict', `app ${n.app_id} is already approved in ${org}; connect it again`);
+    }
+    const { request, merged } = await store.createApprovalRequest({
+      id: randomUUID(),
+      org,
+      ...n,
+      at: nowSeconds(),
+    });
+    return c.json({ request: requestToWire(request), merged }, merged ? 200 : 201);
+  });
+  app.all(APPROVAL_REQUESTS_PATH, () => {
+    throw new HttpError(405, 'method_not_allowed', 'use POST on /v1/orgs/{org}/approval-requests', {
+      headers: { Allow: 'POST' },
+    });
+  });
+
+  const list = '/admin/v1/orgs/:org/approval-requests';
+  const one = `${list}/:id`;
+  const notFound = (org: string, id: string) =>
+    new HttpError(404, 'not_found', `no approval request ${id} in ${org}`);
+  app.get(list, async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    requireAdminRole(c, engine, org, { write: false, what: 'listing approval requests' });
+    const problems: FieldProblem[] = [];
+    const q: { org: string; status?: RequestStatus; app?: string } = { org };
+    for (const [key, values] of Object.entries(c.req.queries())) {
+      const v = values[0] ?? '';
+      if (values.length > 1) problems.push({ field: key, message: `give ${key} once` });
+      if (key === 'status') {
+        if ((STATUSES as readonly string[]).includes(v)) q.status = v as RequestStatus;
+        else problems.push({ field: key, message: `status must be one of ${STATUSES.join(', ')}` });
+      } else if (key === 'app') {
+        if (v === '') problems.push({ field: key, message: 'app must be an app id' });
+        else q.app = v;
+      } else problems.push({ field: key, message: `unknown query parameter "${key}"; use status, app` });
+    }
+    if (problems.length > 0) throw invalidRequest(problems);
+    return c.json({ requests: (await store.listApprovalRequests(q)).map(requestToWire) });
+  });
+  app.get(one, async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    requireAdminRole(c, engine, org, { write: false, what: 'reading an approval request' });
+    const id = c.req.param('id');
+    const r = await store.getApprovalRequest(org, id);
+    if (!r) throw notFound(org, id);
+    const events = await store.requestEvents({ org, requestId: id });
+    return c.json({ request: { ...requestToWire(r), events: events.map(eventToWire) } });
+  });
+  app.post(`${one}/deny`, async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    const { email } = requireAdminRole(c, engine, org, { write: true, what: 'denying a request' });
+    const id = c.req.param('id');
+    const body = await readJsonObject(c, config.maxBodyBytes);
+    const problems: FieldProblem[] = [];
+    onlyKeys(body, ['reason'], '', problems);
+    const reason = text(body.reason, '/reason', 'reason', MAX_TEXT, problems, true);
+    if (problems.length > 0) throw invalidRequest(problems);
+    const { request, changed } = await store.denyApprovalRequest({
+      org,
+      id,
+      at: nowSeconds(),
+      by: email,
+      reason: (reason as string).trim(),
+    });
+    if (!request) throw notFound(org, id);
+    if (request.status === 'approved') {
+      throw new HttpError(
+        409,
+        'conflict',
+        `request ${id} was already approved (the app is approved in ${org})`,
+      );
+    }
+    return c.json({ request: requestToWire(request), changed });
+  });
+}
