@@ -1,5 +1,6 @@
-// docs/api.md stays true: every curl example runs against a real server on the example repository, and
-// every reason or error code it answers is one the text right above the example names.
+// docs/api.md and the README stay true: every curl example runs against a real server on the example
+// repository, and every reason or error code it answers is one the text around the example names
+// (the prose above it, and the answer shown right below it).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,20 +15,35 @@ import { defaultConfig } from '../server/config.ts';
 import { type RunningServer, startServer } from '../server/main.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const doc = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
+const docs = ['docs/api.md', 'README.md'].map((f) => ({
+  file: f,
+  text: readFileSync(join(root, f), 'utf8'),
+}));
 let server: RunningServer;
 const run = promisify(execFile);
 
-/** Each ```sh block that calls the `npm start` server, with the prose between it and the previous block. */
-function examples(): { prose: string; script: string }[] {
+/**
+ * Each ```sh block that calls the `npm start` server, with the prose between it and the previous block
+ * and the text after it up to the next ```sh block (where an example's answer is shown).
+ */
+function examples(doc: string): { prose: string; script: string }[] {
   const out: { prose: string; script: string }[] = [];
   const re = /```sh\n([\s\S]*?)```/g;
-  let last = 0;
-  for (let m = re.exec(doc); m; m = re.exec(doc)) {
+  const blocks = [...doc.matchAll(re)];
+  blocks.forEach((m, i) => {
     const script = m[1] ?? '';
-    if (script.includes('http://127.0.0.1:8181')) out.push({ prose: doc.slice(last, m.index), script });
-    last = m.index + m[0].length;
-  }
+    const start = m.index ?? 0;
+    const before = i === 0 ? 0 : (blocks[i - 1]?.index ?? 0) + (blocks[i - 1]?.[0].length ?? 0);
+    const after = blocks[i + 1]?.index ?? doc.length;
+    // Only requests: a block that installs or starts anything (the quick start) is not run here.
+    const isRequest =
+      script.includes('http://127.0.0.1:8181') &&
+      /^\s*curl /m.test(script) &&
+      !/\bnpm\b|\bnode\b/.test(script);
+    if (isRequest) {
+      out.push({ prose: doc.slice(before, start) + doc.slice(start + m[0].length, after), script });
+    }
+  });
   return out;
 }
 
@@ -53,8 +69,9 @@ test.after(async () => {
   await server?.close();
 });
 
-test('every curl example in docs/api.md answers what its text says', async () => {
-  const all = examples();
+test('every curl example in docs/api.md and the README answers what its text says', async () => {
+  const all = docs.flatMap((d) => examples(d.text));
+  assert.ok(examples(docs[1]?.text ?? '').length >= 1, 'the README quick start example is checked');
   assert.ok(all.length >= 10, `found ${all.length} examples`);
   for (const { prose, script } of all) {
     // Async: the server runs in this process, a blocking spawn would starve it.
