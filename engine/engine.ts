@@ -3,6 +3,7 @@
 // shapes the wire decision (SPEC §4). No HTTP here: any Node process can use it.
 import { createHash, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import type { CatalogApp } from '../schemas/app-catalog.gen.ts';
 import { loadBundle, writeBundle } from './bundle.ts';
 import { EngineError, type Issue, isEngineError } from './errors.ts';
 import {
@@ -100,6 +101,11 @@ export interface Engine {
   /** The live data document (null before the first good load). */
   readonly data: DataDocument | null;
   /**
+   * The live app catalog (`apps/*.yaml` of the repository, by app id; empty for a bundle or before the first
+   * load). What the admin surface shows about apps (SPEC §6); never part of a decision or the revision.
+   */
+  readonly catalog: Readonly<Record<string, CatalogApp>>;
+  /**
    * Validates the AuthZEN request, adds the server's facts, evaluates, and returns the wire decision.
    * An undefined result is a deny with reason `evaluation_undefined` (fail closed).
    * @param opts.at evaluation time in epoch seconds: the CLI only (live endpoints never pass it).
@@ -134,6 +140,7 @@ interface Live {
   policy: LoadedPolicy;
   liveSince: number;
   histories: OrgHistory[];
+  catalog: Record<string, CatalogApp>;
 }
 
 /**
@@ -252,8 +259,10 @@ export function createEngine(opts: EngineOptions): Engine {
     wasm: Uint8Array;
     module: WebAssembly.Module;
     histories: OrgHistory[];
+    catalog: Record<string, CatalogApp>;
   }> {
     const histories: OrgHistory[] = [];
+    let catalog: Record<string, CatalogApp> = {};
     const issues: Issue[] = [];
     let data: DataDocument;
     let wasm: Uint8Array;
@@ -267,6 +276,7 @@ export function createEngine(opts: EngineOptions): Engine {
     } else {
       const repo = await loadPolicyRepository(opts.policyDir as string);
       data = repo.data;
+      catalog = repo.catalog;
       histories.push(...repo.histories);
       ({ bytes: wasm, module } = await readPolicyWasm(opts.wasmPath ?? DEFAULT_WASM_PATH));
     }
@@ -311,17 +321,19 @@ export function createEngine(opts: EngineOptions): Engine {
       }
     }
     if (issues.length > 0) throw new EngineError('invalid_history', issues);
-    return { data, wasm, module, histories };
+    return { data, wasm, module, histories, catalog };
   }
 
   const engine: Engine = {
     async load() {
       const at = clock();
       try {
-        const { data, wasm, module, histories } = await readSources();
+        const { data, wasm, module, histories, catalog } = await readSources();
         if (opts.store) for (const [org, ids] of await opts.store.revokedTokenIds()) addRevoked(org, ids);
         const revision = computeRevision(data, wasm, histories);
         if (live && live.revision === revision) {
+          // The catalog is not in the revision (it decides nothing): an edit of it alone still goes live.
+          live.catalog = catalog;
           lastReload = { at, ok: true, revision };
           return { revision, changed: false, orgs: Object.keys(data.orgs).sort(), liveSince: live.liveSince };
         }
@@ -372,7 +384,7 @@ export function createEngine(opts: EngineOptions): Engine {
         for (const [org, list] of next) for (const r of list) nextTimeline.recordOrg(org, r.settings, r.at);
         wentLive = next;
         timeline = nextTimeline;
-        live = { revision, data, policy, liveSince: at, histories };
+        live = { revision, data, policy, liveSince: at, histories, catalog };
         lastReload = { at, ok: true, revision };
         return { revision, changed: true, orgs: Object.keys(data.orgs).sort(), liveSince: at };
       } catch (err) {
@@ -395,6 +407,9 @@ export function createEngine(opts: EngineOptions): Engine {
     },
     get data() {
       return live?.data ?? null;
+    },
+    get catalog() {
+      return live?.catalog ?? {};
     },
     validate(request, fieldPrefix = '') {
       return validateRequest(request, fieldPrefix);

@@ -51,7 +51,10 @@ export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
 export { ACTIONS, type ActionName, buildInput, type DecisionRequest, validateRequest } from './input.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export {
+  ACTIVE_MEMBER_DAYS,
   type ApprovalRequest,
+  type AppUserUsage,
+  type ConnectedApp,
   createDecisionLog,
   createMemoryStore,
   DEFAULT_STORE_PATH,
@@ -64,6 +67,8 @@ export {
   type ImportedHistory,
   importHistoryFile,
   MAX_DECISION_PAGE,
+  type MemberBlockedApp,
+  type MemberJoin,
   type NewApprovalRequest,
   openStore,
   PAT_SWEEP,
@@ -75,6 +80,8 @@ export {
   type TokenRecord,
   type TokenRevocation,
   type TokenSighting,
+  USAGE_DAYS,
+  type UsageSighting,
 } from './store/index.ts';
 export { DAY, formatRfc3339, nowSeconds, parseRfc3339 } from './time.ts';
 export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';

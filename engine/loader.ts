@@ -4,13 +4,14 @@ import { createHash } from 'node:crypto';
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import type { CatalogApp } from '../schemas/app-catalog.gen.ts';
 import type { OrgPolicy } from '../schemas/org-policy.gen.ts';
 import { EngineError, type Issue } from './errors.ts';
 import { type ParsedHistory, validateHistory } from './history-file.ts';
 import { normalize } from './normalize.ts';
 import type { DataDocument } from './types.ts';
-import { duplicateOrgIssues, validateOrgPolicy } from './validator.ts';
-import { decodeUtf8, type ParsedYaml, parseYaml, quote, truncate } from './yaml.ts';
+import { APP_CATALOG_SCHEMA_ID, duplicateOrgIssues, schemaIssues, validateOrgPolicy } from './validator.ts';
+import { decodeUtf8, formatPath, type ParsedYaml, parseYaml, quote, truncate } from './yaml.ts';
 
 /** An accepted policy repository. */
 export interface LoadedRepository {
@@ -20,7 +21,12 @@ export interface LoadedRepository {
   data: DataDocument;
   /** PolicyHistory files of `history/`, sorted by file; at most one per org. */
   histories: ParsedHistory[];
-  /** Every file read (org policies and histories), sorted by path, with the sha256 (hex) of its bytes. */
+  /**
+   * The app catalog of `apps/*.yaml` (optional) by app id: what the admin surface shows about apps (SPEC §6).
+   * It never reaches the data document, so it changes no decision and no revision.
+   */
+  catalog: Record<string, CatalogApp>;
+  /** Every file read (org policies, histories and app catalogs), sorted by path, with the sha256 (hex) of its bytes. */
   files: { path: string; sha256: string }[];
 }
 
@@ -34,6 +40,7 @@ interface SourceFile {
 /** Directories read from a repository: org policies (required) and histories (optional). */
 const ORGS_DIR = 'orgs';
 const HISTORY_DIR = 'history';
+const APPS_DIR = 'apps';
 
 /** A name with a YAML extension in any case: `.yaml`, `.yml`, `.YAML`, `.Yml`. */
 const YAML_ANY_CASE = /\.ya?ml$/i;
@@ -78,8 +85,9 @@ export async function loadPolicyRepository(dir: string): Promise<LoadedRepositor
     });
   }
   const histories = (await listYaml(root, HISTORY_DIR, issues)) ?? [];
+  const catalogs = (await listYaml(root, APPS_DIR, issues)) ?? [];
   const sources: SourceFile[] = [];
-  for (const { path, real } of [...(orgs ?? []), ...histories]) {
+  for (const { path, real } of [...(orgs ?? []), ...histories, ...catalogs]) {
     let bytes: Buffer;
     try {
       bytes = await readFile(real);
@@ -137,7 +145,7 @@ export function loadPolicyFromFiles(files: Readonly<Record<string, string>>): Lo
     return picked;
   };
   const orgPaths = pick(ORGS_DIR);
-  const sources = [...orgPaths, ...pick(HISTORY_DIR)].map((path) => {
+  const sources = [...orgPaths, ...pick(HISTORY_DIR), ...pick(APPS_DIR)].map((path) => {
     const text = files[path] as string;
     return { path, text, sha256: createHash('sha256').update(text, 'utf8').digest('hex') };
   });
@@ -249,7 +257,7 @@ async function listYaml(
       issues.push({
         file: sub,
         message: 'not a directory',
-        hint: `${sub === ORGS_DIR ? 'org policy' : 'history'} files go in a ${sub}/ directory; move or rename this one`,
+        hint: `${sub === ORGS_DIR ? 'org policy' : sub === APPS_DIR ? 'app catalog' : 'history'} files go in a ${sub}/ directory; move or rename this one`,
       });
       return [];
     }
@@ -385,6 +393,11 @@ function loadSources(
     histories.push(history);
   }
 
+  const catalog = loadCatalogs(
+    sources.filter((s) => s.path.startsWith(`${APPS_DIR}/`)),
+    issues,
+  );
+
   if (issues.length > 0) {
     // Only unreadable files: the environment is at fault, not the policy.
     const onlyIo = readIssues.length === issues.length && readIssues.every((i) => i.unreadable);
@@ -394,10 +407,52 @@ function loadSources(
     orgs,
     data: normalize(policies),
     histories,
+    catalog,
     files: sources
       .map((s) => ({ path: s.path, sha256: s.sha256 }))
       .sort((a, b) => a.path.localeCompare(b.path)),
   };
+}
+
+/**
+ * Parses and validates the `apps/*.yaml` app catalogs (schemas/app-catalog.schema.json) with the same YAML
+ * rules as org policies; an app id described twice (in one file or two) is an issue at the second.
+ * Issues are added to `issues`; the catalog holds the apps of the valid files.
+ */
+function loadCatalogs(sources: readonly SourceFile[], issues: Issue[]): Record<string, CatalogApp> {
+  const catalog: Record<string, CatalogApp> = {};
+  const seen = new Map<string, { file: string; line: number }>();
+  for (const source of sources) {
+    const { parsed, issues: yamlIssues } = parseYaml(source.path, source.text);
+    issues.push(...yamlIssues);
+    if (!parsed) continue;
+    const schema = schemaIssues(APP_CATALOG_SCHEMA_ID, parsed);
+    issues.push(...schema);
+    if (schema.length > 0) continue;
+    const apps = (parsed.value as { apps: CatalogApp[] }).apps;
+    apps.forEach((app, i) => {
+      const at = parsed.positionOf(['apps', i, 'id']);
+      const first = seen.get(app.id);
+      if (first) {
+        issues.push({
+          file: source.path,
+          ...at,
+          path: formatPath(['apps', i, 'id']),
+          message: `app ${quote(app.id)} is described twice`,
+          hint: `the first is ${first.file}:${first.line}; keep one entry per app`,
+        });
+        return;
+      }
+      seen.set(app.id, { file: source.path, line: at.line });
+      Object.defineProperty(catalog, app.id, {
+        value: app,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    });
+  }
+  return catalog;
 }
 
 function orgOf(parsed: ParsedYaml): unknown {

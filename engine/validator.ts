@@ -3,6 +3,7 @@
 
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import appCatalogSchema from '../schemas/app-catalog.schema.json' with { type: 'json' };
 import type { OrgPolicy } from '../schemas/org-policy.gen.ts';
 import orgPolicySchema from '../schemas/org-policy.schema.json' with { type: 'json' };
 import policyHistorySchema from '../schemas/policy-history.schema.json' with { type: 'json' };
@@ -22,6 +23,8 @@ import {
 export const ORG_POLICY_SCHEMA_ID = 'https://appwarden.dev/schemas/org-policy.schema.json';
 /** `$id` of the PolicyHistory schema. */
 export const POLICY_HISTORY_SCHEMA_ID = 'https://appwarden.dev/schemas/policy-history.schema.json';
+/** `$id` of the AppCatalog schema (`apps/*.yaml`, optional). */
+export const APP_CATALOG_SCHEMA_ID = 'https://appwarden.dev/schemas/app-catalog.schema.json';
 
 let ajv: Ajv2020 | undefined;
 
@@ -33,6 +36,7 @@ function getAjv(): Ajv2020 {
     addFormats.default(ajv);
     ajv.addSchema(orgPolicySchema);
     ajv.addSchema(policyHistorySchema);
+    ajv.addSchema(appCatalogSchema);
   }
   return ajv;
 }

@@ -9,6 +9,7 @@ import { errorResponse, HttpError, toHttpError } from './errors.ts';
 import { requestId } from './request-id.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { APPROVAL_REQUESTS_PATH, registerApprovalRequestRoutes } from './routes/approval-requests.ts';
+import { registerAppRoutes } from './routes/apps.ts';
 import { registerEvaluationRoutes } from './routes/evaluation.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerOpaRoutes } from './routes/opa.ts';
@@ -103,6 +104,7 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   registerWellKnownRoutes(app);
   registerHealthRoutes(app, engine);
   registerAdminRoutes(app, theStore, engine);
+  registerAppRoutes(app, theStore, engine);
   registerApprovalRequestRoutes(app, theStore, engine, config);
 
   // Registered after the real handlers, so only other methods on a known path get here.

@@ -13,6 +13,7 @@ import {
   PAT_SWEEP,
   parseRfc3339,
   type TokenSighting,
+  type UsageSighting,
 } from '../engine/index.ts';
 import type { AppEnv } from './app.ts';
 
@@ -110,6 +111,34 @@ export function tokenSighting(decision: Decision, made: Made | undefined): Token
 }
 
 /**
+ * What a served decision tells the connected apps (SPEC §6), or null: only an **allowed** `app.connect` or
+ * `app.use` of a user with an app id counts as a use (a denied one is not activity). The name comes from
+ * `resource.properties.name`, the granted scopes from an `app.connect`'s `resource.properties.scopes`.
+ * `token.use` names no app (its resource is the token, SPEC §4): it updates the token registry's last use only.
+ */
+export function usageSighting(decision: Decision, made: Made | undefined): UsageSighting | null {
+  if (!decision.decision) return null;
+  const req = (made?.request ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const action = str(req.action?.name);
+  const appId = str(req.resource?.id);
+  const subject = req.subject ?? {};
+  const userId = str(subject.id);
+  if ((action !== 'app.connect' && action !== 'app.use') || appId === null || userId === null) return null;
+  if (subject.type !== 'user') return null;
+  const props = (req.resource?.properties ?? {}) as Record<string, unknown>;
+  const scopes = Array.isArray(props.scopes) && props.scopes.every((x) => typeof x === 'string');
+  return {
+    org: (str(req.context?.org) ?? '').toLowerCase(),
+    app_id: appId,
+    user_id: userId,
+    email: str((subject.properties as Record<string, unknown> | undefined)?.email)?.toLowerCase() ?? null,
+    app_name: str(props.name),
+    scopes: action === 'app.connect' && scopes ? [...(props.scopes as string[])] : null,
+    at: Math.floor((made?.at_ms ?? Date.now()) / 1000),
+  };
+}
+
+/**
  * A single evaluation that failed was still answered, as a deny (500 `evaluation_error` with a
  * decision id, SPEC §4): it goes into the log like any served decision (SPEC §7). The id is the one
  * the error answer carries; a failed commit here changes nothing of an answer that is already a deny.
@@ -183,14 +212,17 @@ export function createDecisionLogging(engine: Engine, log: DecisionLog): Decisio
     let failedIndex = 0;
     const records: DecisionRecord[] = [];
     const tokens: TokenSighting[] = [];
+    const usage: UsageSighting[] = [];
     for (const d of served) {
       const made = current.made.get(d.context.decision_id) ?? current.failed[failedIndex++];
       records.push(decisionRecord(d, made));
       const t = tokenSighting(d, made);
       if (t) tokens.push(t);
+      const u = usageSighting(d, made);
+      if (u) usage.push(u);
     }
     try {
-      await log.append(records, tokens);
+      await log.append(records, tokens, usage);
     } catch (err) {
       c.var.logger?.error({ err, request_id: c.var.requestId }, 'decision log commit failed; denied');
       throw new EngineError(

@@ -32,6 +32,7 @@ function fakeEngine(
     get isReady() {
       return ready;
     },
+    catalog: {},
     get status() {
       return {
         revision: ready ? REVISION : null,

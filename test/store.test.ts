@@ -15,6 +15,7 @@ import {
   openStore,
   type Store,
   type TokenSighting,
+  type UsageSighting,
 } from '../engine/store/index.ts';
 
 const dirs: string[] = [];
@@ -539,6 +540,147 @@ for (const [name, make] of backends) {
     },
   );
 
+  s(
+    'connected apps: first seen, last activity, active members over 30 days, latest name and scopes',
+    async ({ store }) => {
+      const D = 86_400;
+      const now = 1_000 * D + 3_600; // day 1000, 01:00 UTC
+      const use = (app_id: string, user_id: string, at: number, over: Partial<UsageSighting> = {}) => ({
+        org: 'acme.example',
+        app_id,
+        user_id,
+        email: `${user_id.toLowerCase()}@acme.example`,
+        app_name: null,
+        scopes: null,
+        at,
+        ...over,
+      });
+      await store.appendDecisions(
+        [record(1)],
+        [],
+        [
+          use('A1', 'U1', now - 40 * D, { app_name: 'Old name', scopes: ['a'] }),
+          use('A1', 'U2', now - 29 * D), // day 971: the first day of the 30-day window
+          use('A1', 'U3', now - 10 * D, { app_name: 'Calendar Bot', scopes: ['b', 'c'] }),
+          use('A1', 'U3', now - 10 * D + 60),
+          use('A2', 'U1', now - 100 * D), // outside both windows, still connected
+          use('A1', 'U9', now, { org: 'other.example' }),
+        ],
+      );
+      const apps = await store.listConnectedApps('acme.example', now);
+      assert.equal(
+        apps.map((a) => [a.app_id, a.name, a.scopes, a.first_seen, a.last_activity, a.active_members]),
+        [
+          ['A1', 'Calendar Bot', ['b', 'c'], now - 40 * D, now - 10 * D + 60, 2],
+          ['A2', null, null, now - 100 * D, now - 100 * D, 0],
+        ],
+      );
+      assert.is(
+        (await store.getConnectedApp('acme.example', 'A1', now + D))?.active_members,
+        1,
+        'U2 left the window',
+      );
+      assert.is(await store.getConnectedApp('acme.example', 'nope', now), null);
+      assert.is(await store.getConnectedApp('acme.example', 'A1', now).then((a) => a?.org), 'acme.example');
+    },
+  );
+
+  s(
+    'app usage: uses per user on the last 90 UTC days, last use, email; bounded by the window',
+    async ({ store }) => {
+      const D = 86_400;
+      const now = 2_000 * D + 100;
+      const use = (
+        app_id: string,
+        user_id: string,
+        at: number,
+        email: string | null = null,
+      ): UsageSighting => ({
+        org: 'acme.example',
+        app_id,
+        user_id,
+        email,
+        app_name: null,
+        scopes: null,
+        at,
+      });
+      await store.appendDecisions(
+        [record(1)],
+        [],
+        [
+          use('A1', 'U1', now - 95 * D, 'u1@acme.example'), // too old to count
+          use('A1', 'U1', now - 89 * D), // day 1911: the first day of the 90-day window
+          use('A1', 'U1', now - 3 * D),
+          use('A1', 'U1', now - 3 * D + 5),
+          use('A1', 'U2', now - 91 * D, '=cmd|x@x.example'),
+          use('A2', 'U2', now, 'u2@acme.example'),
+        ],
+      );
+      await store.appendDecisions([record(2)], [], [use('A1', 'U1', now - 3 * D + 9)]);
+      const rows = await store.appUsage('acme.example', now);
+      assert.equal(rows, [
+        {
+          org: 'acme.example',
+          app_id: 'A1',
+          user_id: 'U1',
+          email: 'u1@acme.example',
+          uses_90d: 4,
+          last_used: now - 3 * D + 9,
+        },
+        {
+          org: 'acme.example',
+          app_id: 'A2',
+          user_id: 'U2',
+          email: 'u2@acme.example',
+          uses_90d: 1,
+          last_used: now,
+        },
+      ]);
+      assert.equal(
+        (await store.appUsage('acme.example', now, 'A2')).map((r) => r.user_id),
+        ['U2'],
+      );
+      assert.equal(await store.appUsage('other.example', now), []);
+    },
+  );
+
+  s('member joins: latest join wins, blocked apps accumulate, join times by org', async ({ store }) => {
+    await store.recordMemberJoin(
+      { org: 'acme.example', user_id: 'G1', role: 'guest', joined_at: 100, recorded_at: 110 },
+      ['A2', 'A1'],
+    );
+    await store.recordMemberJoin(
+      { org: 'acme.example', user_id: 'G1', role: 'member', joined_at: 200, recorded_at: 210 },
+      ['A1', 'A3'],
+    );
+    await store.recordMemberJoin(
+      { org: 'beta.example', user_id: 'G1', role: 'guest', joined_at: 50, recorded_at: 60 },
+      [],
+    );
+    assert.equal(await store.getMemberJoin('acme.example', 'G1'), {
+      org: 'acme.example',
+      user_id: 'G1',
+      role: 'member',
+      joined_at: 200,
+      recorded_at: 210,
+    });
+    assert.is(await store.getMemberJoin('acme.example', 'G2'), null);
+    assert.equal(
+      (await store.memberBlockedApps('acme.example', 'G1')).map((b) => [b.app_id, b.at]),
+      [
+        ['A1', 110],
+        ['A2', 110],
+        ['A3', 210],
+      ],
+    );
+    assert.equal(await store.memberBlockedApps('beta.example', 'G1'), []);
+    const times = await store.memberJoinTimes();
+    assert.equal([...times].map(([org, m]) => [org, [...m]]).sort(), [
+      ['acme.example', [['G1', 200]]],
+      ['beta.example', [['G1', 50]]],
+    ]);
+  });
+
   s.run();
 }
 
@@ -580,7 +722,10 @@ sqlite('a database made by an older appwarden gets the newer migrations and keep
   await store.appendDecisions([record(1)]);
   await store.close();
   const db = new Database(path);
-  db.exec('DROP TABLE tokens; DROP TABLE request_events; DROP TABLE approval_requests');
+  db.exec(
+    'DROP TABLE tokens; DROP TABLE request_events; DROP TABLE approval_requests; DROP TABLE connected_apps; ' +
+      'DROP TABLE app_usage_daily; DROP TABLE app_users; DROP TABLE member_joins; DROP TABLE member_blocked_apps',
+  );
   db.prepare('DELETE FROM schema_migrations WHERE version > 1').run();
   db.close();
   const upgraded = openStore(path);
@@ -588,6 +733,8 @@ sqlite('a database made by an older appwarden gets the newer migrations and keep
   await upgraded.appendDecisions([record(2)], [sighting('T1')]);
   assert.is((await upgraded.getToken('acme.example', 'T1'))?.id, 'T1');
   assert.equal(await upgraded.listApprovalRequests({ org: 'acme.example' }), []);
+  assert.equal(await upgraded.listConnectedApps('acme.example', 0), []);
+  assert.is(await upgraded.getMemberJoin('acme.example', 'U1'), null);
   await upgraded.close();
 });
 

@@ -1,6 +1,6 @@
 // The decision log's group commit (SPEC §6, §7): callers await append(); everything queued during one
 // turn of the event loop is committed in one store transaction, and every waiter resolves after it.
-import type { DecisionRecord, Store, TokenSighting } from './store.ts';
+import type { DecisionRecord, Store, TokenSighting, UsageSighting } from './store.ts';
 
 /** A batching writer over {@link Store.appendDecisions}: see {@link createDecisionLog}. */
 export interface DecisionLog {
@@ -8,10 +8,14 @@ export interface DecisionLog {
    * Queues `records` and resolves once they are committed (with whatever else was queued in the same
    * tick), so a caller that answers only after this resolves never answers a decision the log lacks.
    * `tokens` (what the decisions told the token registry) commit in the same transaction, so registering a
-   * token costs no extra commit.
+   * token costs no extra commit; so do `usage` (what allowed app decisions told the connected apps).
    * @throws EngineError `io_error` when the commit fails: none of that batch is logged (fail closed).
    */
-  append(records: readonly DecisionRecord[], tokens?: readonly TokenSighting[]): Promise<void>;
+  append(
+    records: readonly DecisionRecord[],
+    tokens?: readonly TokenSighting[],
+    usage?: readonly UsageSighting[],
+  ): Promise<void>;
   /** Commits what is queued and waits for commits in flight. */
   flush(): Promise<void>;
   /** Counters since creation: commits (transactions) and records written. */
@@ -32,6 +36,7 @@ interface Waiter {
 export function createDecisionLog(store: Store): DecisionLog {
   let queue: DecisionRecord[] = [];
   let sightings: TokenSighting[] = [];
+  let uses: UsageSighting[] = [];
   let waiters: Waiter[] = [];
   let scheduled = false;
   let inFlight: Promise<void> | null = null;
@@ -49,11 +54,13 @@ export function createDecisionLog(store: Store): DecisionLog {
     if (queue.length === 0) return;
     const batch = queue;
     const batchTokens = sightings;
+    const batchUses = uses;
     const batchWaiters = waiters;
     queue = [];
     sightings = [];
+    uses = [];
     waiters = [];
-    inFlight = store.appendDecisions(batch, batchTokens).then(
+    inFlight = store.appendDecisions(batch, batchTokens, batchUses).then(
       () => {
         stats.commits++;
         stats.records += batch.length;
@@ -71,11 +78,12 @@ export function createDecisionLog(store: Store): DecisionLog {
   }
 
   return {
-    append(records, tokens = []) {
+    append(records, tokens = [], usage = []) {
       if (records.length === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         queue.push(...records);
         sightings.push(...tokens);
+        uses.push(...usage);
         waiters.push({ resolve, reject });
         schedule();
       });

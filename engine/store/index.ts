@@ -8,7 +8,11 @@ export { importHistoryFile } from './history-import.ts';
 export { createMemoryStore } from './memory.ts';
 export { MIGRATIONS, openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
 export {
+  ACTIVE_MEMBER_DAYS,
   type ApprovalRequest,
+  type AppUserUsage,
+  type ConnectedApp,
+  DAY_SECONDS,
   type DecisionPage,
   type DecisionQuery,
   type DecisionRecord,
@@ -16,6 +20,8 @@ export {
   type GoLiveResult,
   type ImportedHistory,
   MAX_DECISION_PAGE,
+  type MemberBlockedApp,
+  type MemberJoin,
   type NewApprovalRequest,
   PAT_SWEEP,
   type RequestEvent,
@@ -26,6 +32,9 @@ export {
   type TokenRecord,
   type TokenRevocation,
   type TokenSighting,
+  USAGE_DAYS,
+  type UsageSighting,
+  windowStartDay,
 } from './store.ts';
 
 /** The store `appwarden serve` opens when no `--store` is given (relative to the working directory). */

@@ -2,19 +2,27 @@
 // and a store for tests that need no persistence. Nothing survives the process.
 import { EngineError } from '../errors.ts';
 import {
+  ACTIVE_MEMBER_DAYS,
   type ApprovalRequest,
+  type AppUserUsage,
+  type ConnectedApp,
+  DAY_SECONDS,
   type DecisionPage,
   type DecisionRecord,
   decodeCursor,
   encodeCursor,
   type GoLiveRecord,
   type ImportedHistory,
+  type MemberBlockedApp,
+  type MemberJoin,
   matchesTokenQuery,
   mergeSighting,
   PAT_SWEEP,
   type RequestEvent,
   type Store,
   type TokenRecord,
+  USAGE_DAYS,
+  windowStartDay,
 } from './store.ts';
 
 /**
@@ -30,6 +38,26 @@ export function createMemoryStore(): Store {
   const key = (org: string, id: string) => `${org}\u0000${id}`;
   const requests: ApprovalRequest[] = [];
   const events: RequestEvent[] = [];
+  // Connected apps (without active_members), per-(app, user) email and last use, and daily counts keyed
+  // org, app, user, day: the SQLite tables' shape, so the two backends count alike.
+  const apps = new Map<string, Omit<ConnectedApp, 'active_members'>>();
+  const appUsers = new Map<string, { email: string | null; last_used: number }>();
+  const daily = new Map<
+    string,
+    { org: string; app_id: string; user_id: string; day: number; uses: number }
+  >();
+  let prunedBefore = Number.NEGATIVE_INFINITY;
+  const joins = new Map<string, MemberJoin>();
+  const blockedForMember: MemberBlockedApp[] = [];
+  const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  function withMembers(a: Omit<ConnectedApp, 'active_members'>, now: number): ConnectedApp {
+    const from = windowStartDay(now, ACTIVE_MEMBER_DAYS);
+    const users = new Set<string>();
+    for (const d of daily.values()) {
+      if (d.org === a.org && d.app_id === a.app_id && d.day >= from) users.add(d.user_id);
+    }
+    return { ...copy(a), active_members: users.size };
+  }
   let seq = 0;
   function event(
     r: ApprovalRequest,
@@ -169,7 +197,7 @@ export function createMemoryStore(): Store {
       await open('read imported histories');
       return [...imports.values()].sort((a, b) => (a.org < b.org ? -1 : a.org > b.org ? 1 : 0)).map(copy);
     },
-    async appendDecisions(records, sightings = []) {
+    async appendDecisions(records, sightings = [], usage = []) {
       await open('append to the decision log');
       const batch = new Set<string>();
       for (const r of records) {
@@ -189,6 +217,109 @@ export function createMemoryStore(): Store {
         const k = key(t.org, t.id);
         tokens.set(k, mergeSighting(tokens.get(k) ?? null, t));
       }
+      let newestDay = Number.NEGATIVE_INFINITY;
+      for (const u of usage) {
+        const day = Math.floor(u.at / DAY_SECONDS);
+        newestDay = Math.max(newestDay, day);
+        const ak = key(u.org, u.app_id);
+        const a = apps.get(ak);
+        if (!a) {
+          apps.set(ak, {
+            org: u.org,
+            app_id: u.app_id,
+            name: u.app_name,
+            scopes: u.scopes === null ? null : [...u.scopes],
+            first_seen: u.at,
+            last_activity: u.at,
+          });
+        } else {
+          a.name = u.app_name ?? a.name;
+          a.scopes = u.scopes === null ? a.scopes : [...u.scopes];
+          a.first_seen = Math.min(a.first_seen, u.at);
+          a.last_activity = Math.max(a.last_activity, u.at);
+        }
+        const dk = `${key(ak, u.user_id)}\u0000${day}`;
+        const d = daily.get(dk);
+        if (d) d.uses += 1;
+        else daily.set(dk, { org: u.org, app_id: u.app_id, user_id: u.user_id, day, uses: 1 });
+        const uk = key(ak, u.user_id);
+        const au = appUsers.get(uk);
+        appUsers.set(uk, {
+          email: u.email ?? au?.email ?? null,
+          last_used: Math.max(au?.last_used ?? u.at, u.at),
+        });
+      }
+      const keepFrom = newestDay - USAGE_DAYS + 1;
+      if (keepFrom > prunedBefore) {
+        for (const [k, d] of daily) if (d.day < keepFrom) daily.delete(k);
+        prunedBefore = keepFrom;
+      }
+    },
+    async listConnectedApps(org, now) {
+      await open('read connected apps');
+      return [...apps.values()]
+        .filter((a) => a.org === org)
+        .sort((a, b) => b.last_activity - a.last_activity || byText(a.app_id, b.app_id))
+        .map((a) => withMembers(a, now));
+    },
+    async getConnectedApp(org, appId, now) {
+      await open('read connected apps');
+      const a = apps.get(key(org, appId));
+      return a ? withMembers(a, now) : null;
+    },
+    async appUsage(org, now, appId) {
+      await open('read app usage');
+      const from = windowStartDay(now, USAGE_DAYS);
+      const sums = new Map<string, AppUserUsage>();
+      for (const d of daily.values()) {
+        if (d.org !== org || d.day < from || (appId !== undefined && d.app_id !== appId)) continue;
+        const k = key(d.app_id, d.user_id);
+        const row = sums.get(k);
+        if (row) row.uses_90d += d.uses;
+        else {
+          const au = appUsers.get(key(key(org, d.app_id), d.user_id));
+          sums.set(k, {
+            org,
+            app_id: d.app_id,
+            user_id: d.user_id,
+            email: au?.email ?? null,
+            uses_90d: d.uses,
+            last_used: au?.last_used ?? 0,
+          });
+        }
+      }
+      return [...sums.values()].sort((a, b) => byText(a.app_id, b.app_id) || byText(a.user_id, b.user_id));
+    },
+    async recordMemberJoin(j, blocked) {
+      await open('record the member join');
+      joins.set(key(j.org, j.user_id), copy(j));
+      for (const app_id of blocked) {
+        if (blockedForMember.some((b) => b.org === j.org && b.user_id === j.user_id && b.app_id === app_id))
+          continue;
+        blockedForMember.push({ org: j.org, user_id: j.user_id, app_id, at: j.recorded_at });
+      }
+    },
+    async getMemberJoin(org, userId) {
+      await open('read member joins');
+      const j = joins.get(key(org, userId));
+      return j ? copy(j) : null;
+    },
+    async memberJoinTimes() {
+      await open('read member joins');
+      const out = new Map<string, Map<string, number>>();
+      for (const j of joins.values()) {
+        const m = out.get(j.org) ?? new Map<string, number>();
+        m.set(j.user_id, j.joined_at);
+        out.set(j.org, m);
+      }
+      return out;
+    },
+    async memberBlockedApps(org, userId) {
+      await open('read member joins');
+      return blockedForMember
+        .filter((b) => b.org === org && b.user_id === userId)
+        .sort((a, b) => a.at - b.at || byText(a.app_id, b.app_id))
+        .map(copy);
     },
     async listTokens(q) {
       await open('read the token registry');

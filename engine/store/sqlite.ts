@@ -6,13 +6,19 @@ import Database from 'better-sqlite3';
 import { EngineError } from '../errors.ts';
 import type { PatSetting } from '../types.ts';
 import {
+  ACTIVE_MEMBER_DAYS,
   type ApprovalRequest,
+  type AppUserUsage,
+  type ConnectedApp,
+  DAY_SECONDS,
   type DecisionPage,
   type DecisionRecord,
   decodeCursor,
   encodeCursor,
   type GoLiveRecord,
   type ImportedHistory,
+  type MemberBlockedApp,
+  type MemberJoin,
   mergeSighting,
   PAT_SWEEP,
   type RequestEvent,
@@ -21,6 +27,9 @@ import {
   type TokenKind,
   type TokenRecord,
   type TokenSighting,
+  USAGE_DAYS,
+  type UsageSighting,
+  windowStartDay,
 } from './store.ts';
 
 /** One schema step. Append only: a released migration is never edited, a new one follows it. */
@@ -132,6 +141,61 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX request_events_org ON request_events (org, seq);
     `,
   },
+  {
+    version: 4,
+    name: 'connected apps and per-user daily usage',
+    sql: `
+      CREATE TABLE connected_apps (
+        org TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        name TEXT,
+        scopes_json TEXT,                    -- JSON array of the latest granted scopes
+        first_seen INTEGER NOT NULL,         -- epoch seconds UTC, as every time here
+        last_activity INTEGER NOT NULL,
+        PRIMARY KEY (org, app_id)
+      );
+      -- One row per user, app and UTC day (day = floor(at / 86400)), pruned past the 90-day window, so
+      -- counting uses or active members reads at most 90 rows per user and app.
+      CREATE TABLE app_usage_daily (
+        org TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        uses INTEGER NOT NULL,
+        PRIMARY KEY (org, app_id, user_id, day)
+      );
+      CREATE INDEX app_usage_daily_day ON app_usage_daily (day);
+      CREATE TABLE app_users (
+        org TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        email TEXT,
+        last_used INTEGER NOT NULL,
+        PRIMARY KEY (org, app_id, user_id)
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: 'member joins and the apps blocked for them',
+    sql: `
+      CREATE TABLE member_joins (
+        org TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('member', 'guest')),
+        joined_at INTEGER NOT NULL,          -- epoch seconds UTC
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (org, user_id)
+      );
+      CREATE TABLE member_blocked_apps (
+        org TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (org, user_id, app_id)
+      );
+    `,
+  },
 ];
 
 type RequestRow = ApprovalRequest & { seq: number };
@@ -169,6 +233,20 @@ function tokenToRow(t: TokenRecord): TokenRow {
     revoked_by: revoked?.by ?? null,
     revoke_reason: revoked?.reason ?? null,
   };
+}
+
+interface AppRow {
+  org: string;
+  app_id: string;
+  name: string | null;
+  scopes_json: string | null;
+  first_seen: number;
+  last_activity: number;
+  active_members: number;
+}
+
+function appFromRow({ scopes_json, ...r }: AppRow): ConnectedApp {
+  return { ...r, scopes: scopes_json === null ? null : (JSON.parse(scopes_json) as string[]) };
 }
 
 /** Options of {@link openSqliteStore}. */
@@ -322,7 +400,56 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     insertEvent: db.prepare(
       'INSERT INTO request_events (request_id, org, at, type, by, reason) VALUES (?, ?, ?, ?, ?, ?)',
     ),
+    upsertApp: db.prepare(
+      `INSERT INTO connected_apps (org, app_id, name, scopes_json, first_seen, last_activity)
+       VALUES (@org, @app_id, @app_name, @scopes_json, @at, @at)
+       ON CONFLICT (org, app_id) DO UPDATE SET name = COALESCE(excluded.name, name),
+         scopes_json = COALESCE(excluded.scopes_json, scopes_json), first_seen = MIN(first_seen, excluded.first_seen),
+         last_activity = MAX(last_activity, excluded.last_activity)`,
+    ),
+    addUse: db.prepare(
+      `INSERT INTO app_usage_daily (org, app_id, user_id, day, uses) VALUES (@org, @app_id, @user_id, @day, 1)
+       ON CONFLICT (org, app_id, user_id, day) DO UPDATE SET uses = uses + 1`,
+    ),
+    upsertAppUser: db.prepare(
+      `INSERT INTO app_users (org, app_id, user_id, email, last_used) VALUES (@org, @app_id, @user_id, @email, @at)
+       ON CONFLICT (org, app_id, user_id) DO UPDATE SET email = COALESCE(excluded.email, email),
+         last_used = MAX(last_used, excluded.last_used)`,
+    ),
+    pruneUsage: db.prepare('DELETE FROM app_usage_daily WHERE day < ?'),
+    listApps: db.prepare(
+      `SELECT a.*, (SELECT COUNT(DISTINCT d.user_id) FROM app_usage_daily d
+         WHERE d.org = a.org AND d.app_id = a.app_id AND d.day >= @from) AS active_members
+       FROM connected_apps a WHERE a.org = @org AND (@app IS NULL OR a.app_id = @app)
+       ORDER BY a.last_activity DESC, a.app_id`,
+    ),
+    usage: db.prepare(
+      `SELECT d.org, d.app_id, d.user_id, u.email, SUM(d.uses) AS uses_90d, u.last_used
+       FROM app_usage_daily d JOIN app_users u ON u.org = d.org AND u.app_id = d.app_id AND u.user_id = d.user_id
+       WHERE d.org = @org AND d.day >= @from AND (@app IS NULL OR d.app_id = @app)
+       GROUP BY d.app_id, d.user_id ORDER BY d.app_id, d.user_id`,
+    ),
+    putJoin: db.prepare(
+      `INSERT OR REPLACE INTO member_joins (org, user_id, role, joined_at, recorded_at)
+       VALUES (@org, @user_id, @role, @joined_at, @recorded_at)`,
+    ),
+    getJoin: db.prepare('SELECT * FROM member_joins WHERE org = ? AND user_id = ?'),
+    allJoins: db.prepare('SELECT org, user_id, joined_at FROM member_joins'),
+    blockForMember: db.prepare(
+      'INSERT OR IGNORE INTO member_blocked_apps (org, user_id, app_id, at) VALUES (?, ?, ?, ?)',
+    ),
+    memberBlocked: db.prepare(
+      'SELECT * FROM member_blocked_apps WHERE org = ? AND user_id = ? ORDER BY at, app_id',
+    ),
   };
+  // The oldest day kept in app_usage_daily; pruning runs when a commit's newest day moves past it.
+  let prunedBefore = Number.NEGATIVE_INFINITY;
+  const recordJoin = db.transaction(
+    (j: Parameters<Store['recordMemberJoin']>[0], apps: readonly string[]) => {
+      stmt.putJoin.run(j);
+      for (const app of apps) stmt.blockForMember.run(j.org, j.user_id, app, j.recorded_at);
+    },
+  );
   const createRequest = db.transaction(
     (n: Parameters<Store['createApprovalRequest']>[0]): { request: ApprovalRequest; merged: boolean } => {
       const pending = stmt.pendingRequest.get(n.org, n.app_id, n.requester_id) as RequestRow | undefined;
@@ -346,8 +473,25 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     return { request: fromRequestRow(row), changed };
   });
   const appendAll = db.transaction(
-    (records: readonly DecisionRecord[], sightings: readonly TokenSighting[]) => {
+    (
+      records: readonly DecisionRecord[],
+      sightings: readonly TokenSighting[],
+      usage: readonly UsageSighting[],
+    ) => {
       for (const r of records) stmt.insertDecision.run({ ...r, decision: r.decision ? 1 : 0 });
+      let newestDay = Number.NEGATIVE_INFINITY;
+      for (const u of usage) {
+        const day = Math.floor(u.at / DAY_SECONDS);
+        newestDay = Math.max(newestDay, day);
+        stmt.upsertApp.run({ ...u, scopes_json: u.scopes === null ? null : JSON.stringify(u.scopes) });
+        stmt.addUse.run({ ...u, day });
+        stmt.upsertAppUser.run(u);
+      }
+      const keepFrom = newestDay - USAGE_DAYS + 1;
+      if (keepFrom > prunedBefore) {
+        stmt.pruneUsage.run(keepFrom);
+        prunedBefore = keepFrom;
+      }
       // Read, merge, write: the one merge rule of store.ts, so both backends agree.
       for (const t of sightings) {
         const row = stmt.getToken.get(t.org, t.id) as TokenRow | undefined;
@@ -484,8 +628,46 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
           }),
         ),
       ),
-    appendDecisions: (records, sightings = []) =>
-      guard('append to the decision log', () => appendAll(records, sightings)),
+    appendDecisions: (records, sightings = [], usage = []) =>
+      guard('append to the decision log', () => appendAll(records, sightings, usage)),
+    listConnectedApps: (org, now) =>
+      guard('read connected apps', () =>
+        (
+          stmt.listApps.all({ org, app: null, from: windowStartDay(now, ACTIVE_MEMBER_DAYS) }) as AppRow[]
+        ).map(appFromRow),
+      ),
+    getConnectedApp: (org, appId, now) =>
+      guard('read connected apps', () => {
+        const row = stmt.listApps.get({ org, app: appId, from: windowStartDay(now, ACTIVE_MEMBER_DAYS) }) as
+          | AppRow
+          | undefined;
+        return row ? appFromRow(row) : null;
+      }),
+    appUsage: (org, now, appId) =>
+      guard(
+        'read app usage',
+        () =>
+          stmt.usage.all({
+            org,
+            app: appId ?? null,
+            from: windowStartDay(now, USAGE_DAYS),
+          }) as AppUserUsage[],
+      ),
+    recordMemberJoin: (j, apps) => guard('record the member join', () => recordJoin(j, apps)),
+    getMemberJoin: (org, userId) =>
+      guard('read member joins', () => (stmt.getJoin.get(org, userId) as MemberJoin | undefined) ?? null),
+    memberJoinTimes: () =>
+      guard('read member joins', () => {
+        const out = new Map<string, Map<string, number>>();
+        for (const r of stmt.allJoins.all() as { org: string; user_id: string; joined_at: number }[]) {
+          const m = out.get(r.org) ?? new Map<string, number>();
+          m.set(r.user_id, r.joined_at);
+          out.set(r.org, m);
+        }
+        return out;
+      }),
+    memberBlockedApps: (org, userId) =>
+      guard('read member joins', () => stmt.memberBlocked.all(org, userId) as MemberBlockedApp[]),
     listTokens: (q) =>
       guard('read the token registry', () => {
         const where = ['org = @org'];

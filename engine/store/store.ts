@@ -209,6 +209,80 @@ export interface RequestEvent {
   reason: string | null;
 }
 
+/** Days a user counts as an app's active member after their last use (SPEC §6 "active members"). */
+export const ACTIVE_MEMBER_DAYS = 30;
+/** Days of per-user usage kept and counted (SPEC §6 "uses in the last 90 days"). */
+export const USAGE_DAYS = 90;
+/** Seconds in a UTC day: usage is counted per UTC day (`day = floor(at / 86400)`). */
+export const DAY_SECONDS = 86_400;
+
+/**
+ * What one allowed `app.connect` / `app.use` decision tells the connected-apps tables (SPEC §6): written in
+ * the decision log's group commit, like {@link TokenSighting}. Times epoch seconds UTC.
+ */
+export interface UsageSighting {
+  org: string;
+  app_id: string;
+  user_id: string;
+  /** `subject.properties.email`, lower-cased; null when not told. */
+  email: string | null;
+  /** `resource.properties.name`, when the decision input carried one (the latest wins). */
+  app_name: string | null;
+  /** `resource.properties.scopes` of an `app.connect` (granted scopes; the latest connect wins). */
+  scopes: string[] | null;
+  at: number;
+}
+
+/** One connected app of an org (SPEC §6), with `active_members` counted at the query's `now`. */
+export interface ConnectedApp {
+  org: string;
+  app_id: string;
+  /** The latest name a decision told, or null. */
+  name: string | null;
+  /** The scopes of the latest allowed app.connect that named them, or null. */
+  scopes: string[] | null;
+  first_seen: number;
+  last_activity: number;
+  /** Distinct users with a use in the last {@link ACTIVE_MEMBER_DAYS} days (UTC days, today included). */
+  active_members: number;
+}
+
+/** One user's usage of one app in one org (SPEC §6): uses in the last {@link USAGE_DAYS} days and last use. */
+export interface AppUserUsage {
+  org: string;
+  app_id: string;
+  user_id: string;
+  email: string | null;
+  /** Uses on the last {@link USAGE_DAYS} UTC days, today included. */
+  uses_90d: number;
+  last_used: number;
+}
+
+/** The first UTC day counted in a window of `days` days ending with the day of `now` (inclusive). */
+export function windowStartDay(now: number, days: number): number {
+  return Math.floor(now / DAY_SECONDS) - days + 1;
+}
+
+/** A member's join in an org (item 7 of the durable-state issue; SPEC §5 "joining an org"). */
+export interface MemberJoin {
+  org: string;
+  user_id: string;
+  role: 'member' | 'guest';
+  /** Epoch seconds UTC. */
+  joined_at: number;
+  /** When the event was recorded. */
+  recorded_at: number;
+}
+
+/** An app blocked for one user because they joined an org in `require_approval` mode where it is not approved. */
+export interface MemberBlockedApp {
+  org: string;
+  user_id: string;
+  app_id: string;
+  /** Epoch seconds UTC. */
+  at: number;
+}
+
 /** What {@link Store.recordGoLive} changed besides the history. */
 export interface GoLiveResult {
   /** PAT ids revoked by the sweep, per org. */
@@ -322,10 +396,37 @@ export interface Store {
   /** Every imported PolicyHistory, sorted by org. */
   importedHistories(): Promise<ImportedHistory[]>;
   /**
-   * Appends decisions, and merges what they told the token registry, in one transaction: all are durable
+   * Appends decisions, and merges what they told the token registry and the connected apps, in one transaction: all are durable
    * when it resolves, or none on rejection.
    */
-  appendDecisions(records: readonly DecisionRecord[], tokens?: readonly TokenSighting[]): Promise<void>;
+  appendDecisions(
+    records: readonly DecisionRecord[],
+    tokens?: readonly TokenSighting[],
+    usage?: readonly UsageSighting[],
+  ): Promise<void>;
+  /**
+   * An org's connected apps (apps with at least one allowed app.connect / app.use), by last activity, newest
+   * first; `active_members` counted at `now` (epoch seconds).
+   */
+  listConnectedApps(org: string, now: number): Promise<ConnectedApp[]>;
+  /** One connected app, or null. */
+  getConnectedApp(org: string, appId: string, now: number): Promise<ConnectedApp | null>;
+  /**
+   * Per-user usage of an org's apps at `now`: every (app, user) with a use in the last {@link USAGE_DAYS}
+   * days, by app then user; of one app when `appId` is given.
+   */
+  appUsage(org: string, now: number, appId?: string): Promise<AppUserUsage[]>;
+  /**
+   * Records a member joining an org (the latest join per user wins) and, in the same transaction, the apps
+   * blocked for them (added to what is recorded; SPEC §6 "a guest joining ... whose unapproved apps stop working").
+   */
+  recordMemberJoin(join: MemberJoin, blockedApps: readonly string[]): Promise<void>;
+  /** One member's join, or null. */
+  getMemberJoin(org: string, userId: string): Promise<MemberJoin | null>;
+  /** Every recorded join time: org → user id → joined_at (the engine's in-memory join map). */
+  memberJoinTimes(): Promise<Map<string, Map<string, number>>>;
+  /** The apps blocked for a member by their join, oldest first. */
+  memberBlockedApps(org: string, userId: string): Promise<MemberBlockedApp[]>;
   /** An org's registry rows matching `query`, by first seen then id. */
   listTokens(query: TokenQuery): Promise<TokenRecord[]>;
   /** One registry row, or null. */
