@@ -123,6 +123,14 @@ export interface Engine {
    * from its store at each load, so a restart or reload keeps them (and learns of other writers').
    */
   markRevoked(org: string, id: string): void;
+  /**
+   * Records in memory when `userId` joined `org` (epoch seconds), after the store has: a `token.use` of that
+   * user that does not say `subject.properties.joined_at` is decided with it (SPEC §5 "joining an org").
+   * Each load also reads every join time from the store.
+   */
+  markJoined(org: string, userId: string, joinedAt: number): void;
+  /** The join time the engine knows for `userId` in `org`, epoch seconds, or null. */
+  joinedAt(org: string, userId: string): number | null;
   /** True when the engine knows `id` is revoked in `org` (the `facts.token_revoked` of DESIGN §2). */
   isRevoked(org: string, id: string): boolean;
   /**
@@ -254,6 +262,18 @@ export function createEngine(opts: EngineOptions): Engine {
     for (const id of ids) set.add(id);
   }
 
+  // Join times per org and user (member-joined events), in memory for the same reason; the store's value
+  // replaces ours at each load (a later join replaces an earlier one there too).
+  const joined = new Map<string, Map<string, number>>();
+  function setJoined(org: string, userId: string, at: number): void {
+    let m = joined.get(org);
+    if (!m) {
+      m = new Map();
+      joined.set(org, m);
+    }
+    m.set(userId, at);
+  }
+
   async function readSources(): Promise<{
     data: DataDocument;
     wasm: Uint8Array;
@@ -330,6 +350,10 @@ export function createEngine(opts: EngineOptions): Engine {
       try {
         const { data, wasm, module, histories, catalog } = await readSources();
         if (opts.store) for (const [org, ids] of await opts.store.revokedTokenIds()) addRevoked(org, ids);
+        if (opts.store) {
+          for (const [org, users] of await opts.store.memberJoinTimes())
+            for (const [user, t] of users) setJoined(org, user, t);
+        }
         const revision = computeRevision(data, wasm, histories);
         if (live && live.revision === revision) {
           // The catalog is not in the revision (it decides nothing): an edit of it alone still goes live.
@@ -427,6 +451,12 @@ export function createEngine(opts: EngineOptions): Engine {
     markRevoked(org, id) {
       addRevoked(org.toLowerCase(), [id]);
     },
+    markJoined(org, userId, joinedAt) {
+      setJoined(org.toLowerCase(), userId, joinedAt);
+    },
+    joinedAt(org, userId) {
+      return joined.get(org.toLowerCase())?.get(userId) ?? null;
+    },
     isRevoked(org, id) {
       return revoked.get(org.toLowerCase())?.has(id) ?? false;
     },
@@ -457,7 +487,14 @@ export function createEngine(opts: EngineOptions): Engine {
       req.action.name === 'token.use' &&
       req.resource.id !== undefined &&
       (revoked.get(org)?.has(req.resource.id) ?? false);
-    return buildInput(req, { now: at ?? clock(), history, token_revoked: isRevoked });
+    const input = buildInput(req, { now: at ?? clock(), history, token_revoked: isRevoked });
+    // SPEC §5 join rule: what the caller says wins; otherwise the join the platform reported (member-joined).
+    if (req.action.name === 'token.use' && req.subject.type === 'user') {
+      const props = input.subject.properties as Record<string, unknown>;
+      const known = joined.get(org)?.get(req.subject.id);
+      if (props.joined_at === undefined && known !== undefined) props.joined_at = known;
+    }
+    return input;
   }
 
   return engine;

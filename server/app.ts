@@ -12,6 +12,7 @@ import { APPROVAL_REQUESTS_PATH, registerApprovalRequestRoutes } from './routes/
 import { registerAppRoutes } from './routes/apps.ts';
 import { registerEvaluationRoutes } from './routes/evaluation.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { MEMBER_JOINED_PATH, registerMemberRoutes } from './routes/members.ts';
 import { registerOpaRoutes } from './routes/opa.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 
@@ -96,6 +97,7 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   }
   // The platform files approval requests with its decision-API token (SPEC §6).
   app.use(APPROVAL_REQUESTS_PATH, auth);
+  app.use(MEMBER_JOINED_PATH, auth);
   // Admin tokens stand for an email; the org's admins lists give the role per route (SPEC §1).
   app.use('/admin/v1/*', adminAuth(config.adminTokens, config.tokenSha256));
 
@@ -105,6 +107,7 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   registerHealthRoutes(app, engine);
   registerAdminRoutes(app, theStore, engine);
   registerAppRoutes(app, theStore, engine);
+  registerMemberRoutes(app, theStore, engine, config);
   registerApprovalRequestRoutes(app, theStore, engine, config);
 
   // Registered after the real handlers, so only other methods on a known path get here.

@@ -33,6 +33,8 @@ function fakeEngine(
       return ready;
     },
     catalog: {},
+    markJoined() {},
+    joinedAt: () => null,
     get status() {
       return {
         revision: ready ? REVISION : null,

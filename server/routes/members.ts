@@ -1,0 +1,149 @@
+// Member events (SPEC §5 "joining an org", SPEC §6): the platform reports a user joining an org; the join
+// time feeds the join rule of token.use decisions that do not carry one, and in require_approval mode the
+// user's unapproved apps are recorded as blocked for them (for the emails to come). Admins read a member.
+import type { Hono } from 'hono';
+import { type Engine, formatRfc3339, nowSeconds, parseRfc3339, type Store } from '../../engine/index.ts';
+import type { AppEnv } from '../app.ts';
+import { requireAdminRole } from '../auth.ts';
+import { readJsonObject } from '../body.ts';
+import type { ServerConfig } from '../config.ts';
+import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
+
+/** Path of the platform's route (decision-API token, like approval requests). */
+export const MEMBER_JOINED_PATH = '/v1/orgs/:org/events/member-joined';
+
+const MAX_ID = 256;
+const MAX_APPS = 1000;
+const FIELDS = ['user', 'role', 'joined_at', 'apps'];
+
+interface MemberJoined {
+  user: string;
+  role: 'member' | 'guest';
+  joined_at: number;
+  apps: string[];
+}
+
+function id(v: unknown, field: string, what: string, problems: FieldProblem[]): string | null {
+  if (typeof v === 'number') {
+    problems.push({
+      field,
+      message: `${what} is a string: send it quoted (JSON numbers beyond 2^53 lose digits)`,
+    });
+    return null;
+  }
+  if (typeof v !== 'string' || v === '' || v.length > MAX_ID) {
+    problems.push({ field, message: `${what} must be a non-empty string of at most ${MAX_ID} characters` });
+    return null;
+  }
+  return v;
+}
+
+/** Reads `{user, role, joined_at, apps?}`, naming every bad field (SPEC §4 style). */
+function readMemberJoined(body: Record<string, unknown>): MemberJoined {
+  const problems: FieldProblem[] = [];
+  for (const k of Object.keys(body)) {
+    if (!FIELDS.includes(k))
+      problems.push({ field: `/${k}`, message: `unknown field "${k}"; expected ${FIELDS.join(', ')}` });
+  }
+  const user = id(body.user, '/user', 'user (the user id)', problems);
+  if (body.role !== 'member' && body.role !== 'guest')
+    problems.push({ field: '/role', message: 'role must be "member" or "guest"' });
+  const joinedAt = typeof body.joined_at === 'string' ? parseRfc3339(body.joined_at) : null;
+  if (joinedAt === null) {
+    problems.push({
+      field: '/joined_at',
+      message: 'joined_at must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-03-01T09:00:00Z',
+    });
+  }
+  const apps: string[] = [];
+  if (body.apps !== undefined) {
+    if (!Array.isArray(body.apps) || body.apps.length > MAX_APPS) {
+      problems.push({ field: '/apps', message: `apps must be an array of at most ${MAX_APPS} app ids` });
+    } else {
+      body.apps.forEach((a, i) => {
+        const v = id(a, `/apps/${i}`, 'an app id', problems);
+        if (v !== null && !apps.includes(v)) apps.push(v);
+      });
+    }
+  }
+  if (problems.length > 0) throw invalidRequest(problems);
+  return { user: user as string, role: body.role as 'member' | 'guest', joined_at: joinedAt as number, apps };
+}
+
+/**
+ * Registers `POST /v1/orgs/{org}/events/member-joined` (the platform, decision-API token; body `{user, role,
+ * joined_at, apps?}`; 200 `{member, blocked_apps}`) and `GET /admin/v1/orgs/{org}/members/{user}` (super
+ * admins and admins; `{member, blocked_apps}`). The join is committed before the engine learns it, so from
+ * the answer on a `token.use` of the user without `subject.properties.joined_at` uses it (SPEC §5). In
+ * `require_approval` mode every app of `apps` the live policy does not approve is recorded as blocked for
+ * the user (SPEC §6: their unapproved apps stop working; the email comes with the outbox).
+ * @throws HttpError 400 `invalid_request` naming the field; 403 `forbidden`; 404 `not_found` (an org no live
+ *   policy declares, a user with no recorded join); 503 `not_ready`.
+ */
+export function registerMemberRoutes(
+  app: Hono<AppEnv>,
+  store: Store,
+  engine: Engine,
+  config: ServerConfig,
+): void {
+  app.post(MEMBER_JOINED_PATH, async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    if (!engine.isReady) {
+      throw new HttpError(
+        503,
+        'not_ready',
+        'no valid policy is live yet; try again once /ready answers 200',
+        {
+          headers: { 'Retry-After': '1' },
+        },
+      );
+    }
+    const m = readMemberJoined(await readJsonObject(c, config.maxBodyBytes));
+    const orgData = Object.hasOwn(engine.data?.orgs ?? {}, org) ? engine.data?.orgs[org] : undefined;
+    if (!orgData) throw new HttpError(404, 'not_found', `no live policy declares org ${org}`);
+    const blocked =
+      orgData.apps.mode === 'require_approval'
+        ? m.apps.filter((a) => !Object.hasOwn(orgData.apps.approved, a))
+        : [];
+    const at = nowSeconds();
+    await store.recordMemberJoin(
+      { org, user_id: m.user, role: m.role, joined_at: m.joined_at, recorded_at: at },
+      blocked,
+    );
+    engine.markJoined(org, m.user, m.joined_at);
+    return c.json(await memberToWire(store, org, m.user));
+  });
+  app.all(MEMBER_JOINED_PATH, () => {
+    throw new HttpError(405, 'method_not_allowed', 'use POST on /v1/orgs/{org}/events/member-joined', {
+      headers: { Allow: 'POST' },
+    });
+  });
+  app.get('/admin/v1/orgs/:org/members/:user', async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    requireAdminRole(c, engine, org, { write: false, what: 'reading a member' });
+    const user = c.req.param('user');
+    const wire = await memberToWire(store, org, user);
+    if (!wire.member)
+      throw new HttpError(404, 'not_found', `no member-joined event for user ${user} in ${org}`);
+    return c.json(wire);
+  });
+}
+
+async function memberToWire(store: Store, org: string, user: string) {
+  const [j, blocked] = await Promise.all([
+    store.getMemberJoin(org, user),
+    store.memberBlockedApps(org, user),
+  ]);
+  return {
+    member: j
+      ? {
+          org: j.org,
+          user: j.user_id,
+          role: j.role,
+          joined_at: formatRfc3339(j.joined_at),
+          recorded_at: formatRfc3339(j.recorded_at),
+        }
+      : null,
+    blocked_apps: blocked.map((b) => ({ app: b.app_id, at: formatRfc3339(b.at) })),
+  };
+}
