@@ -14,6 +14,7 @@ import { registerEvaluationRoutes } from './routes/evaluation.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { MEMBER_JOINED_PATH, registerMemberRoutes } from './routes/members.ts';
 import { registerOpaRoutes } from './routes/opa.ts';
+import { registerPolicyEditRoutes } from './routes/policy-edits.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 
 /** Hono environment of the app: per-request variables set by middleware and routes. */
@@ -105,6 +106,8 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   registerOpaRoutes(app, engine, config);
   registerWellKnownRoutes(app);
   registerHealthRoutes(app, engine);
+  // Before the token routes: their tokens/{id} catch-all answers 405 to any other method.
+  registerPolicyEditRoutes(app, theStore, engine, config);
   registerAdminRoutes(app, theStore, engine);
   registerAppRoutes(app, theStore, engine);
   registerMemberRoutes(app, theStore, engine, config);
