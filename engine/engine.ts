@@ -507,7 +507,13 @@ export function createEngine(opts: EngineOptions): Engine {
 export async function loadAndValidate(
   policyDir: string,
   wasmPath = DEFAULT_WASM_PATH,
-): Promise<{ revision: string; orgs: string[]; data: DataDocument; histories: OrgHistory[] }> {
+): Promise<{
+  revision: string;
+  orgs: string[];
+  data: DataDocument;
+  histories: OrgHistory[];
+  catalog: Record<string, CatalogApp>;
+}> {
   const repo = await loadPolicyRepository(policyDir);
   const { bytes } = await readPolicyWasm(wasmPath);
   return {
@@ -515,6 +521,7 @@ export async function loadAndValidate(
     orgs: Object.keys(repo.data.orgs).sort(),
     data: repo.data,
     histories: repo.histories,
+    catalog: repo.catalog,
   };
 }
 

@@ -12,6 +12,8 @@
  * });
  * console.log(d.decision, d.context.reason.code);
  */
+
+export type { AppCatalog, CatalogApp } from '../schemas/app-catalog.gen.ts';
 export {
   approveApp,
   blockApp,

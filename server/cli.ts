@@ -18,6 +18,7 @@ import {
   type Store,
 } from '../engine/index.ts';
 import { registerEditCommands } from './cli-edit.ts';
+import { registerOperatorCommands } from './cli-ops.ts';
 import { loadConfig } from './config.ts';
 import { JsonError, parseStrictJson } from './json.ts';
 import { assertSafeBinding, startServer } from './main.ts';
@@ -304,6 +305,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     });
 
   registerEditCommands(program, {
+    io,
+    exit: (c) => {
+      code = c;
+    },
+  });
+  registerOperatorCommands(program, {
     io,
     exit: (c) => {
       code = c;

@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import {
   ACTIVE_MEMBER_DAYS,
   type AppUserUsage,
+  type CatalogApp,
   type ConnectedApp,
   type Engine,
   formatRfc3339,
@@ -89,12 +90,12 @@ export const USAGE_CSV_HEADER = [
  * CRLF line ends and RFC 4180 quoting (csv-stringify), every text cell formula-safe ({@link safeCell}).
  */
 export function usageCsv(
-  engine: Engine,
+  catalog: Readonly<Record<string, CatalogApp>>,
   rows: readonly AppUserUsage[],
   apps: ReadonlyMap<string, string | null>,
 ): string {
   const records = rows.map((u) => {
-    const c = Object.hasOwn(engine.catalog, u.app_id) ? engine.catalog[u.app_id] : undefined;
+    const c = Object.hasOwn(catalog, u.app_id) ? catalog[u.app_id] : undefined;
     return [
       safeCell(u.email ?? ''),
       safeCell(u.user_id),
@@ -135,7 +136,7 @@ export function registerAppRoutes(app: Hono<AppEnv>, store: Store, engine: Engin
     const [rows, apps] = await Promise.all([store.appUsage(org, now), store.listConnectedApps(org, now)]);
     const names = new Map(apps.map((a) => [a.app_id, a.name]));
     const day = formatRfc3339(now).slice(0, 10);
-    return c.body(usageCsv(engine, rows, names), 200, {
+    return c.body(usageCsv(engine.catalog, rows, names), 200, {
       'content-type': 'text/csv; charset=utf-8; header=present',
       'content-disposition': `attachment; filename="${org}-app-usage-${day}.csv"`,
     });

@@ -1,0 +1,208 @@
+// The operator CLI against a store file (SPEC §6 admin operations from a shell): apps list|show, tokens
+// list|revoke, requests list|deny, usage export, as tables and --json, over state a server wrote.
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createEngine, openStore } from '../engine/index.ts';
+import { createApp } from '../server/app.ts';
+import { main } from '../server/cli.ts';
+import { defaultConfig } from '../server/config.ts';
+
+const root = join(import.meta.dirname, '..');
+const tmp = mkdtempSync(join(tmpdir(), 'appwarden-cli-ops-'));
+const repo = join(tmp, 'repo');
+const db = join(tmp, 'state.db');
+cpSync(join(root, 'examples', 'policy-repo'), repo, { recursive: true });
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    readStdin: async () => '',
+  });
+  return { code, stdout, stderr };
+}
+
+let requestId = '';
+
+test.before(async () => {
+  // A server session writes the state the commands read.
+  const store = openStore(db);
+  const engine = createEngine({ policyDir: repo, store });
+  await engine.load();
+  const app = createApp({ engine, config: defaultConfig, store });
+  const post = (path: string, body: unknown) =>
+    app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const user = (id: string, email: string, org = 'acme.example') => ({
+    subject: { type: 'user', id, properties: { email, role: 'member' } },
+    context: { org },
+  });
+  for (const [id, email] of [
+    ['U1', 'ann@acme.example'],
+    ['U1', 'ann@acme.example'],
+    ['U2', '=cmd|calc@x.example'],
+  ] as const) {
+    await post('/access/v1/evaluation', {
+      ...user(id, email),
+      action: { name: 'app.use' },
+      resource: { type: 'app', id: 'A0F7XDUAZ', properties: { name: 'Slack' } },
+    });
+  }
+  await post('/access/v1/evaluation', {
+    ...user('U1', 'ann@acme.example'),
+    action: { name: 'token.use' },
+    resource: {
+      type: 'token',
+      id: 'pat-1',
+      properties: { kind: 'personal_access', created_at: '2026-01-10T00:00:00Z', owner: 'U1' },
+    },
+  });
+  const r = await post('/v1/orgs/globex.example/approval-requests', {
+    app: { id: 'trello-board', name: 'Trello' },
+    requester: { id: 'U9', email: 'zoe@globex.example' },
+  });
+  requestId = ((await r.json()) as { request: { id: string } }).request.id;
+  engine.close();
+  await store.close();
+});
+
+test('apps list and show: a table and --json', async () => {
+  const list = await run('apps', 'list', '--org', 'acme.example', '--store', db);
+  assert.is(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^APP\s+NAME\s+LAST ACTIVITY\s+ACTIVE MEMBERS\nA0F7XDUAZ\s+Slack\s+\S+Z\s+2\n$/);
+  const show = await run('apps', 'show', 'A0F7XDUAZ', '--org', 'acme.example', '--store', db, '--json');
+  assert.is(show.code, 0, show.stderr);
+  const app = (
+    JSON.parse(show.stdout) as { app: { usage: { user_id: string; uses_last_90_days: number }[] } }
+  ).app;
+  assert.equal(
+    app.usage.map((u) => [u.user_id, u.uses_last_90_days]),
+    [
+      ['U1', 2],
+      ['U2', 1],
+    ],
+  );
+  const missing = await run('apps', 'show', 'nope', '--org', 'acme.example', '--store', db);
+  assert.is(missing.code, 1);
+});
+
+test('tokens list and revoke: idempotent, kept in the store', async () => {
+  const list = await run('tokens', 'list', '--org', 'acme.example', '--store', db, '--json');
+  assert.equal(
+    (JSON.parse(list.stdout) as { tokens: { id: string; status: string }[] }).tokens.map((t) => [
+      t.id,
+      t.status,
+    ]),
+    [['pat-1', 'active']],
+  );
+  const revoke = await run(
+    'tokens',
+    'revoke',
+    'pat-1',
+    '--org',
+    'acme.example',
+    '--store',
+    db,
+    '--by',
+    'Dana.Whitfield@acme.example',
+    '--reason',
+    'leaked',
+  );
+  assert.is(revoke.code, 0, revoke.stderr);
+  assert.match(revoke.stdout, /revoked pat-1/);
+  const again = await run(
+    'tokens',
+    'revoke',
+    'pat-1',
+    '--org',
+    'acme.example',
+    '--store',
+    db,
+    '--by',
+    'x@acme.example',
+  );
+  assert.match(again.stdout, /already revoked .* by dana\.whitfield@acme\.example/);
+  const revoked = await run('tokens', 'list', '--org', 'acme.example', '--store', db, '--status', 'revoked');
+  assert.match(revoked.stdout, /pat-1 .* revoked/);
+  assert.is(
+    (await run('tokens', 'list', '--org', 'acme.example', '--store', db)).stdout.includes('pat-1'),
+    false,
+  );
+  assert.is(
+    (await run('tokens', 'revoke', 'nope', '--org', 'acme.example', '--store', db, '--by', 'x@y.example'))
+      .code,
+    1,
+  );
+  // A server started on the store decides the revoked token token_revoked.
+  const store = openStore(db);
+  const engine = createEngine({ policyDir: repo, store });
+  await engine.load();
+  assert.is(engine.isRevoked('acme.example', 'pat-1'), true);
+  engine.close();
+  await store.close();
+});
+
+test('requests list and deny', async () => {
+  const list = await run('requests', 'list', '--org', 'globex.example', '--store', db, '--status', 'pending');
+  assert.match(
+    list.stdout,
+    new RegExp(`${requestId}\\s+trello-board \\(Trello\\)\\s+zoe@globex\\.example\\s+pending`),
+  );
+  const deny = await run(
+    'requests',
+    'deny',
+    requestId,
+    '--org',
+    'globex.example',
+    '--store',
+    db,
+    '--reason',
+    'use Jira',
+    '--by',
+    'hank.scorpio@globex.example',
+    '--json',
+  );
+  assert.is(deny.code, 0, deny.stderr);
+  const body = JSON.parse(deny.stdout) as { request: { status: string; reason: string }; changed: boolean };
+  assert.equal([body.request.status, body.request.reason, body.changed], ['denied', 'use Jira', true]);
+  const bad = await run('requests', 'list', '--org', 'globex.example', '--store', db, '--status', 'open');
+  assert.is(bad.code, 2);
+});
+
+test('usage export: the same CSV as the admin API, to a file or stdout', async () => {
+  const out = join(tmp, 'usage.csv');
+  const r = await run('usage', 'export', '--org', 'acme.example', '--store', db, '--policy', repo, '-o', out);
+  assert.is(r.code, 0, r.stderr);
+  const text = readFileSync(out, 'utf8');
+  assert.ok(text.startsWith('\uFEFFemail,user_id,app,app_name,uses_last_90_days,last_used\r\n'), text);
+  assert.match(text, /\r\nann@acme\.example,U1,A0F7XDUAZ,Slack,2,\S+Z\r\n/);
+  assert.match(text, /\r\n'=cmd\|calc@x\.example,U2,A0F7XDUAZ,Slack,1,/);
+});
+
+test('a store that cannot be opened is exit 2', async () => {
+  const r = await run(
+    'apps',
+    'list',
+    '--org',
+    'acme.example',
+    '--store',
+    join(tmp, 'repo', 'orgs', 'acme.yaml', 'x.db'),
+  );
+  assert.is(r.code, 2);
+  assert.ok(r.stderr.length > 0);
+});
+
+test.run();
