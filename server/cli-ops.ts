@@ -1,10 +1,10 @@
 // The operator commands of the CLI (SPEC §6 admin operations, from a shell): `apps list|show`, `tokens
-// list|revoke`, `requests list|deny`, `usage export`, read from and written to the server's store file
-// directly (`--store`), with `--json` for scripts. SQLite's WAL lets them run beside a live server.
+// list|revoke`, `requests list|deny`, `usage export`, against the server's store file (`--store`; SQLite's WAL
+// lets them run beside a live server) or a running server's admin API (`--server` with an admin token), with
+// `--json` for scripts.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
-  type ApprovalRequest,
   type AppUserUsage,
   type ConnectedApp,
   DEFAULT_STORE_PATH,
@@ -24,19 +24,60 @@ import { usageCsv } from './routes/apps.ts';
 /** Where the commands write, and how they report their exit code to the CLI's `main`. */
 export interface OperatorCommandsContext {
   io: { stdout: (s: string) => void; stderr: (s: string) => void };
-  /** 0 done, 1 not found or refused, 2 usage or runtime error (the store cannot be opened). */
+  /** 0 done, 1 not found or refused, 2 usage or runtime error (the store or server cannot be reached). */
   exit: (code: number) => void;
+  /** The environment (the admin token of `--server` is read from it, never from an argument). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
-interface StoreOptions {
+/** The environment variable holding the admin token for `--server`. */
+export const ADMIN_TOKEN_ENV = 'APPWARDEN_ADMIN_TOKEN';
+
+interface SourceOptions {
   org: string;
   store: string;
+  server?: string;
   json?: boolean;
+}
+
+type Wire = Record<string, unknown>;
+
+/** A command that cannot do what was asked (unknown id, refused); exit 1, or `code`. */
+class OpError extends Error {
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
+    super(message);
+  }
 }
 
 const iso = (x: number | null) => (x === null ? null : formatRfc3339(x));
 
-function appToJson(a: ConnectedApp): Record<string, unknown> {
+/**
+ * What the commands need, answered in the admin API's wire shapes (docs/api.md) by both sources, so the
+ * tables and `--json` are the same whichever is used.
+ */
+interface OpsSource {
+  listApps(): Promise<Wire[]>;
+  showApp(appId: string): Promise<Wire>;
+  listTokens(q: { status: string; owner?: string; kind?: string }): Promise<Wire[]>;
+  revokeToken(
+    id: string,
+    reason: string | null,
+    by: string | undefined,
+  ): Promise<{ token: Wire; changed: boolean }>;
+  listRequests(q: { status?: string; app?: string }): Promise<Wire[]>;
+  denyRequest(
+    id: string,
+    reason: string,
+    by: string | undefined,
+  ): Promise<{ request: Wire; changed: boolean }>;
+  usageCsv(policy: string | undefined): Promise<string>;
+  close(): Promise<void>;
+}
+
+function appToJson(a: ConnectedApp): Wire {
   return {
     id: a.app_id,
     name: a.name,
@@ -47,17 +88,17 @@ function appToJson(a: ConnectedApp): Record<string, unknown> {
   };
 }
 
-function usageToJson(u: AppUserUsage): Record<string, unknown> {
+function usageToJson(u: AppUserUsage): Wire {
   return { user_id: u.user_id, email: u.email, uses_last_90_days: u.uses_90d, last_used: iso(u.last_used) };
 }
 
-/** Active at `now`: not revoked and not past the expiry a decision stamped (the store's knowledge). */
+/** Active at `now`: not revoked and not past the expiry a decision stamped (what the store knows). */
 function tokenStatus(t: TokenRecord, now: number): 'active' | 'expired' | 'revoked' {
   if (t.revoked) return 'revoked';
   return t.expires_at !== null && now >= t.expires_at ? 'expired' : 'active';
 }
 
-function tokenToJson(t: TokenRecord, now: number): Record<string, unknown> {
+function tokenToJson(t: TokenRecord, now: number): Wire {
   return {
     id: t.id,
     org: t.org,
@@ -71,6 +112,123 @@ function tokenToJson(t: TokenRecord, now: number): Record<string, unknown> {
     revoked: t.revoked
       ? { at: formatRfc3339(t.revoked.at), by: t.revoked.by, reason: t.revoked.reason }
       : null,
+  };
+}
+
+/** The store file as a source: reads and writes it directly (the operator of the machine). */
+function storeSource(store: Store, org: string): OpsSource {
+  const requireBy = (by: string | undefined): string => {
+    if (by === undefined || by.trim() === '') throw new OpError('--by <email> is required with --store', 2);
+    return by.trim().toLowerCase();
+  };
+  return {
+    async listApps() {
+      return (await store.listConnectedApps(org, nowSeconds())).map(appToJson);
+    },
+    async showApp(appId) {
+      const now = nowSeconds();
+      const a = await store.getConnectedApp(org, appId, now);
+      if (!a) throw new OpError(`app ${appId} has no allowed app.connect or app.use in ${org}`);
+      return { ...appToJson(a), usage: (await store.appUsage(org, now, appId)).map(usageToJson) };
+    },
+    async listTokens(q) {
+      const now = nowSeconds();
+      const rows = await store.listTokens({
+        org,
+        ...(q.owner === undefined ? {} : { owner: q.owner }),
+        ...(q.kind === undefined ? {} : { kind: q.kind as TokenRecord['kind'] }),
+      });
+      return rows
+        .filter((t) => q.status === 'all' || tokenStatus(t, now) === q.status)
+        .map((t) => tokenToJson(t, now));
+    },
+    async revokeToken(id, reason, by) {
+      const r = await store.revokeToken({ org, id, at: nowSeconds(), by: requireBy(by), reason });
+      if (!r.token) throw new OpError(`token ${id} is not in the registry of ${org}`);
+      return { token: tokenToJson(r.token, nowSeconds()), changed: r.changed };
+    },
+    async listRequests(q) {
+      const rows = await store.listApprovalRequests({
+        org,
+        ...(q.status === undefined ? {} : { status: q.status as RequestStatus }),
+        ...(q.app === undefined ? {} : { app: q.app }),
+      });
+      return rows.map(requestToWire);
+    },
+    async denyRequest(id, reason, by) {
+      const r = await store.denyApprovalRequest({ org, id, at: nowSeconds(), by: requireBy(by), reason });
+      if (!r.request) throw new OpError(`no approval request ${id} in ${org}`);
+      if (r.request.status === 'approved') {
+        throw new OpError(`request ${id} was already approved (the app is approved in ${org})`);
+      }
+      return { request: requestToWire(r.request), changed: r.changed };
+    },
+    async usageCsv(policy) {
+      const catalog = policy ? (await loadAndValidate(policy)).catalog : {};
+      const now = nowSeconds();
+      const [rows, apps] = await Promise.all([store.appUsage(org, now), store.listConnectedApps(org, now)]);
+      return usageCsv(catalog, rows, new Map(apps.map((a) => [a.app_id, a.name])));
+    },
+    close: () => store.close(),
+  };
+}
+
+/**
+ * A running server as a source: its admin API with the admin token of {@link ADMIN_TOKEN_ENV} (the caller's
+ * role applies, SPEC §1). 404 and 409 answers are exit 1; anything else that is not 2xx is exit 2.
+ */
+function serverSource(base: string, org: string, token: string): OpsSource {
+  const root = `${base.replace(/\/+$/, '')}/admin/v1/orgs/${encodeURIComponent(org)}`;
+  async function call(method: string, path: string, body?: unknown): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${root}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      throw new OpError(`cannot reach ${base}: ${(err as Error).message}`, 2);
+    }
+    if (res.ok) return res;
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const e = (await res.json()) as { error?: { code?: string; message?: string } };
+      if (e.error?.message) message = `${e.error.code}: ${e.error.message}`;
+    } catch {
+      // Not our JSON error shape: the status line says enough.
+    }
+    throw new OpError(message, res.status === 404 || res.status === 409 ? 1 : 2);
+  }
+  const json = async (method: string, path: string, body?: unknown) =>
+    (await (await call(method, path, body)).json()) as Record<string, unknown>;
+  const query = (q: Record<string, string | undefined>) => {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, v);
+    const s = p.toString();
+    return s === '' ? '' : `?${s}`;
+  };
+  const seg = encodeURIComponent;
+  return {
+    listApps: async () => (await json('GET', '/apps')).apps as Wire[],
+    showApp: async (appId) => (await json('GET', `/apps/${seg(appId)}`)).app as Wire,
+    listTokens: async (q) => (await json('GET', `/tokens${query(q)}`)).tokens as Wire[],
+    async revokeToken(id, reason) {
+      const r = await json('DELETE', `/tokens/${seg(id)}`, reason === null ? undefined : { reason });
+      return { token: r.token as Wire, changed: r.changed as boolean };
+    },
+    listRequests: async (q) => (await json('GET', `/approval-requests${query(q)}`)).requests as Wire[],
+    async denyRequest(id, reason) {
+      const r = await json('POST', `/approval-requests/${seg(id)}/deny`, { reason });
+      return { request: r.request as Wire, changed: r.changed as boolean };
+    },
+    // Bytes, not text(): text() would drop the byte-order mark the export starts with.
+    usageCsv: async () =>
+      Buffer.from(await (await call('GET', '/apps/usage.csv')).arrayBuffer()).toString('utf8'),
+    close: async () => {},
   };
 }
 
@@ -88,80 +246,93 @@ function table(header: readonly string[], rows: readonly (readonly unknown[])[])
     .join('\n')}\n`;
 }
 
+const sub = (w: Wire, key: string, field: string): unknown => (w[key] as Wire | undefined)?.[field];
+
 /**
  * Registers the operator commands on `program`, reusing the `apps` and `tokens` groups of the policy-edit
- * commands (server/cli-edit.ts) and adding `requests` and `usage`. Every command takes `--org` and `--store`
- * (default `var/appwarden.db`, the server's); `--json` prints JSON instead of a table.
- * Writes (`tokens revoke`, `requests deny`) go to the store at once; a running server applies a revocation
- * at its next reload (SIGHUP or a policy change), as another replica would (DESIGN §7).
+ * commands (server/cli-edit.ts) and adding `requests` and `usage`. Every command takes `--org` and either
+ * `--store <path>` (default `var/appwarden.db`, the server's; writes need `--by <email>`) or `--server <url>`
+ * (the admin API, with the admin token in `APPWARDEN_ADMIN_TOKEN`; the token's email is the actor);
+ * `--json` prints JSON instead of a table. A revocation written to the store file reaches a running server
+ * at its next reload (SIGHUP or a policy change); through `--server` it applies at once.
  */
 export function registerOperatorCommands(program: Command, ctx: OperatorCommandsContext): void {
   const { io } = ctx;
+  const env = ctx.env ?? process.env;
   const group = (name: string, description: string): Command =>
     program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
   const common = (cmd: Command): Command =>
     cmd
       .requiredOption('--org <org>', 'the org id, e.g. acme.example')
       .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
+      .option('--server <url>', `a running server instead of the store (admin token in ${ADMIN_TOKEN_ENV})`)
       .option('--json', 'print JSON');
 
-  /** Opens the store, runs `fn`, closes it; store errors are exit 2 with the message. */
-  async function withStore(opts: StoreOptions, fn: (store: Store, org: string) => Promise<number>) {
-    let store: Store | undefined;
+  /** Opens the source, runs `fn`, closes it; maps failures to exit codes with a message on stderr. */
+  async function run(opts: SourceOptions, fn: (src: OpsSource) => Promise<void>): Promise<void> {
+    const org = opts.org.trim().toLowerCase();
+    let src: OpsSource | undefined;
     try {
-      store = openStore(opts.store);
-      ctx.exit(await fn(store, opts.org.trim().toLowerCase()));
+      if (opts.server !== undefined) {
+        const token = env[ADMIN_TOKEN_ENV];
+        if (!token) throw new OpError(`--server needs an admin token in ${ADMIN_TOKEN_ENV}`, 2);
+        src = serverSource(opts.server, org, token);
+      } else src = storeSource(openStore(opts.store), org);
+      await fn(src);
+      ctx.exit(0);
     } catch (err) {
-      if (!isEngineError(err)) throw err;
-      for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
-      if (err.issues.length === 0) io.stderr(`${err.message}\n`);
-      ctx.exit(2);
+      if (err instanceof OpError) {
+        io.stderr(`${err.message}\n`);
+        ctx.exit(err.code);
+      } else if (isEngineError(err)) {
+        for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
+        if (err.issues.length === 0) io.stderr(`${err.message}\n`);
+        ctx.exit(2);
+      } else throw err;
     } finally {
-      await store?.close();
+      await src?.close();
     }
   }
-  const print = (opts: StoreOptions, json: unknown, text: string) =>
+  const print = (opts: SourceOptions, json: unknown, text: string) =>
     io.stdout(opts.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+  const oneOf = (value: string | undefined, allowed: readonly string[], flag: string) => {
+    if (value !== undefined && !allowed.includes(value))
+      throw new OpError(`${flag} must be one of ${allowed.join(', ')}`, 2);
+  };
 
   const apps = group('apps', 'third-party apps of an org');
   common(
     apps.command('list').description('connected apps: last activity and active members (30 days)'),
-  ).action((opts: StoreOptions) =>
-    withStore(opts, async (store, org) => {
-      const list = await store.listConnectedApps(org, nowSeconds());
+  ).action((opts: SourceOptions) =>
+    run(opts, async (src) => {
+      const list = await src.listApps();
       print(
         opts,
-        { apps: list.map(appToJson) },
+        { apps: list },
         table(
           ['APP', 'NAME', 'LAST ACTIVITY', 'ACTIVE MEMBERS'],
-          list.map((a) => [a.app_id, a.name, iso(a.last_activity), a.active_members]),
+          list.map((a) => [a.id, a.name, a.last_activity, a.active_members]),
         ),
       );
-      return 0;
     }),
   );
   common(apps.command('show').description('one connected app with its per-user usage (90 days)'))
     .argument('<app-id>', 'the app id')
-    .action((appId: string, opts: StoreOptions) =>
-      withStore(opts, async (store, org) => {
-        const now = nowSeconds();
-        const a = await store.getConnectedApp(org, appId, now);
-        if (!a) {
-          io.stderr(`app ${appId} has no allowed app.connect or app.use in ${org}\n`);
-          return 1;
-        }
-        const usage = await store.appUsage(org, now, appId);
+    .action((appId: string, opts: SourceOptions) =>
+      run(opts, async (src) => {
+        const a = await src.showApp(appId);
+        const usage = (a.usage ?? []) as Wire[];
+        const scopes = (a.scopes_granted ?? []) as string[];
         print(
           opts,
-          { app: { ...appToJson(a), usage: usage.map(usageToJson) } },
-          `${appId}  ${a.name ?? '-'}\nfirst seen ${iso(a.first_seen)}, last activity ${iso(a.last_activity)}, ` +
-            `${a.active_members} active member(s) in 30 days\nscopes granted: ${(a.scopes ?? []).join(' ') || '-'}\n\n` +
+          { app: a },
+          `${appId}  ${a.name ?? '-'}\nfirst seen ${a.first_seen ?? '-'}, last activity ${a.last_activity ?? '-'}, ` +
+            `${a.active_members} active member(s) in 30 days\nscopes granted: ${scopes.join(' ') || '-'}\n\n` +
             table(
               ['USER', 'EMAIL', 'USES (90 DAYS)', 'LAST USED'],
-              usage.map((u) => [u.user_id, u.email, u.uses_90d, iso(u.last_used)]),
+              usage.map((u) => [u.user_id, u.email, u.uses_last_90_days, u.last_used]),
             ),
         );
-        return 0;
       }),
     );
 
@@ -172,70 +343,45 @@ export function registerOperatorCommands(program: Command, ctx: OperatorCommands
     .option('--kind <kind>', 'personal_access | service_account')
     .addHelpText(
       'after',
-      '\nExpiry here is what decisions stamped; the admin API also applies the settings history (SPEC §5).',
+      '\nWith --store, expiry is what decisions stamped; the server also applies the settings history (SPEC §5).',
     )
-    .action((opts: StoreOptions & { status: string; owner?: string; kind?: string }) =>
-      withStore(opts, async (store, org) => {
-        if (!['active', 'expired', 'revoked', 'all'].includes(opts.status)) {
-          io.stderr('--status must be active, expired, revoked or all\n');
-          return 2;
-        }
-        if (opts.kind !== undefined && opts.kind !== 'personal_access' && opts.kind !== 'service_account') {
-          io.stderr('--kind must be personal_access or service_account\n');
-          return 2;
-        }
-        const now = nowSeconds();
-        const list = (
-          await store.listTokens({
-            org,
-            ...(opts.owner === undefined ? {} : { owner: opts.owner }),
-            ...(opts.kind === undefined ? {} : { kind: opts.kind as TokenRecord['kind'] }),
-          })
-        ).filter((t) => opts.status === 'all' || tokenStatus(t, now) === opts.status);
+    .action((opts: SourceOptions & { status: string; owner?: string; kind?: string }) =>
+      run(opts, async (src) => {
+        oneOf(opts.status, ['active', 'expired', 'revoked', 'all'], '--status');
+        oneOf(opts.kind, ['personal_access', 'service_account'], '--kind');
+        const list = await src.listTokens({
+          status: opts.status,
+          ...(opts.owner === undefined ? {} : { owner: opts.owner }),
+          ...(opts.kind === undefined ? {} : { kind: opts.kind }),
+        });
         print(
           opts,
-          { tokens: list.map((t) => tokenToJson(t, now)) },
+          { tokens: list },
           table(
             ['TOKEN', 'KIND', 'OWNER', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS'],
-            list.map((t) => [
-              t.id,
-              t.kind,
-              t.owner,
-              iso(t.created_at),
-              iso(t.last_used_at),
-              iso(t.expires_at),
-              tokenStatus(t, now),
-            ]),
+            list.map((t) => [t.id, t.kind, t.owner, t.created_at, t.last_used_at, t.expires_at, t.status]),
           ),
         );
-        return 0;
       }),
     );
   common(tokens.command('revoke').description('revoke a registered token (idempotent)'))
     .argument('<token-id>', 'the token id')
     .option('--reason <text>', 'why (kept with the revocation)')
-    .requiredOption('--by <email>', 'who revokes (kept with the revocation)')
-    .action((id: string, opts: StoreOptions & { reason?: string; by: string }) =>
-      withStore(opts, async (store, org) => {
-        const { token, changed } = await store.revokeToken({
-          org,
-          id,
-          at: nowSeconds(),
-          by: opts.by.toLowerCase(),
-          reason: opts.reason?.trim() || null,
-        });
-        if (!token) {
-          io.stderr(`token ${id} is not in the registry of ${org}\n`);
-          return 1;
-        }
+    .option('--by <email>', 'who revokes (with --store; with --server the admin token says who)')
+    .action((id: string, opts: SourceOptions & { reason?: string; by?: string }) =>
+      run(opts, async (src) => {
+        const { token, changed } = await src.revokeToken(id, opts.reason?.trim() || null, opts.by);
+        const when =
+          opts.server === undefined
+            ? 'a running server applies it at its next reload (SIGHUP)'
+            : 'in effect now';
         print(
           opts,
-          { token: tokenToJson(token, nowSeconds()), changed },
+          { token, changed },
           changed
-            ? `revoked ${id} in ${org}; a running server applies it at its next reload (SIGHUP)\n`
-            : `${id} was already revoked in ${org} (${iso(token.revoked?.at ?? null)} by ${token.revoked?.by})\n`,
+            ? `revoked ${id} in ${opts.org}; ${when}\n`
+            : `${id} was already revoked in ${opts.org} (${sub(token, 'revoked', 'at')} by ${sub(token, 'revoked', 'by')})\n`,
         );
-        return 0;
       }),
     );
 
@@ -243,88 +389,62 @@ export function registerOperatorCommands(program: Command, ctx: OperatorCommands
   common(requests.command('list').description('approval requests, newest first'))
     .option('--status <status>', 'pending | approved | denied')
     .option('--app <app-id>', 'only this app')
-    .action((opts: StoreOptions & { status?: string; app?: string }) =>
-      withStore(opts, async (store, org) => {
-        if (opts.status !== undefined && !['pending', 'approved', 'denied'].includes(opts.status)) {
-          io.stderr('--status must be pending, approved or denied\n');
-          return 2;
-        }
-        const list = await store.listApprovalRequests({
-          org,
-          ...(opts.status === undefined ? {} : { status: opts.status as RequestStatus }),
+    .action((opts: SourceOptions & { status?: string; app?: string }) =>
+      run(opts, async (src) => {
+        oneOf(opts.status, ['pending', 'approved', 'denied'], '--status');
+        const list = await src.listRequests({
+          ...(opts.status === undefined ? {} : { status: opts.status }),
           ...(opts.app === undefined ? {} : { app: opts.app }),
         });
         print(
           opts,
-          { requests: list.map(requestToWire) },
+          { requests: list },
           table(
             ['REQUEST', 'APP', 'REQUESTER', 'STATUS', 'ASKS', 'CREATED'],
-            list.map((r: ApprovalRequest) => [
+            list.map((r) => [
               r.id,
-              r.app_name ? `${r.app_id} (${r.app_name})` : r.app_id,
-              r.requester_email,
+              sub(r, 'app', 'name')
+                ? `${sub(r, 'app', 'id')} (${sub(r, 'app', 'name')})`
+                : sub(r, 'app', 'id'),
+              sub(r, 'requester', 'email'),
               r.status,
               r.asks,
-              iso(r.created_at),
+              r.created_at,
             ]),
           ),
         );
-        return 0;
       }),
     );
   common(requests.command('deny').description('deny a pending request with a reason (idempotent)'))
     .argument('<request-id>', 'the request id')
     .requiredOption('--reason <text>', 'why (the requester is told)')
-    .requiredOption('--by <email>', 'who denies')
-    .action((id: string, opts: StoreOptions & { reason: string; by: string }) =>
-      withStore(opts, async (store, org) => {
-        const { request, changed } = await store.denyApprovalRequest({
-          org,
-          id,
-          at: nowSeconds(),
-          by: opts.by.toLowerCase(),
-          reason: opts.reason.trim(),
-        });
-        if (!request) {
-          io.stderr(`no approval request ${id} in ${org}\n`);
-          return 1;
-        }
-        if (request.status === 'approved') {
-          io.stderr(`request ${id} was already approved (the app is approved in ${org})\n`);
-          return 1;
-        }
-        print(
-          opts,
-          { request: requestToWire(request), changed },
-          changed ? `denied ${id}\n` : `${id} was already denied\n`,
-        );
-        return 0;
+    .option('--by <email>', 'who denies (with --store; with --server the admin token says who)')
+    .action((id: string, opts: SourceOptions & { reason: string; by?: string }) =>
+      run(opts, async (src) => {
+        const { request, changed } = await src.denyRequest(id, opts.reason.trim(), opts.by);
+        print(opts, { request, changed }, changed ? `denied ${id}\n` : `${id} was already denied\n`);
       }),
     );
 
   const usage = group('usage', 'app usage of an org');
-  usage
-    .command('export')
-    .description('per-user usage CSV (email, user, app, uses in the last 90 days, last used)')
-    .requiredOption('--org <org>', 'the org id, e.g. acme.example')
-    .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
-    .option('--policy <dir>', 'policy repository, for app names from its apps/*.yaml catalog')
+  common(
+    usage
+      .command('export')
+      .description('per-user usage CSV (email, user, app, uses in the last 90 days, last used)'),
+  )
+    .option('--policy <dir>', 'with --store: policy repository, for app names from its apps/*.yaml catalog')
     .option('-o, --output <file>', 'write the CSV here instead of stdout')
     .addHelpText(
       'after',
       "\nUTF-8 with a byte-order mark, CRLF, RFC 4180 quoting; formula-looking cells get a leading '.",
     )
-    .action((opts: StoreOptions & { policy?: string; output?: string }) =>
-      withStore(opts, async (store, org) => {
-        const catalog = opts.policy ? (await loadAndValidate(opts.policy)).catalog : {};
-        const now = nowSeconds();
-        const [rows, apps] = await Promise.all([store.appUsage(org, now), store.listConnectedApps(org, now)]);
-        const csv = usageCsv(catalog, rows, new Map(apps.map((a) => [a.app_id, a.name])));
+    .action((opts: SourceOptions & { policy?: string; output?: string }) =>
+      run(opts, async (src) => {
+        const csv = await src.usageCsv(opts.policy);
         if (opts.output) {
           writeFileSync(opts.output, csv);
-          io.stderr(`wrote ${rows.length} row(s) to ${opts.output}\n`);
+          io.stderr(`wrote ${opts.output}\n`);
         } else io.stdout(csv);
-        return 0;
       }),
     );
 }

@@ -3,12 +3,15 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, openStore } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
+import { sha256Hex } from '../server/auth.ts';
 import { main } from '../server/cli.ts';
 import { defaultConfig } from '../server/config.ts';
+import { startServer } from '../server/main.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'appwarden-cli-ops-'));
@@ -191,6 +194,95 @@ test('usage export: the same CSV as the admin API, to a file or stdout', async (
   assert.match(text, /\r\nann@acme\.example,U1,A0F7XDUAZ,Slack,2,\S+Z\r\n/);
   assert.match(text, /\r\n'=cmd\|calc@x\.example,U2,A0F7XDUAZ,Slack,1,/);
 });
+
+test('--server: the same commands through the admin API, with the admin token from the environment', async () => {
+  const store = openStore(db);
+  const engine = createEngine({ policyDir: repo, store });
+  await engine.load();
+  const server = await startServer({
+    engine,
+    store,
+    logger: pino({ level: 'silent' }),
+    config: {
+      ...defaultConfig,
+      port: 0,
+      adminTokens: [
+        { email: 'dana.whitfield@acme.example', tokenSha256: sha256Hex('dana-ops-token') },
+        { email: 'helpdesk@acme.example', tokenSha256: sha256Hex('helpdesk-ops-token') },
+      ],
+    },
+  });
+  const saved = process.env.APPWARDEN_ADMIN_TOKEN;
+  try {
+    delete process.env.APPWARDEN_ADMIN_TOKEN;
+    const noToken = await run('apps', 'list', '--org', 'acme.example', '--server', server.url);
+    assert.is(noToken.code, 2);
+    assert.match(noToken.stderr, /APPWARDEN_ADMIN_TOKEN/);
+
+    process.env.APPWARDEN_ADMIN_TOKEN = 'helpdesk-ops-token';
+    const list = await run('apps', 'list', '--org', 'acme.example', '--server', server.url, '--json');
+    assert.is(list.code, 0, list.stderr);
+    const apps = (JSON.parse(list.stdout) as { apps: { id: string; developer: string }[] }).apps;
+    assert.equal(
+      apps.map((a) => [a.id, a.developer]),
+      [['A0F7XDUAZ', 'Slack Technologies, LLC']],
+      'the server adds catalog details',
+    );
+    const viaServer = await run('usage', 'export', '--org', 'acme.example', '--server', server.url);
+    const viaStore = await run('usage', 'export', '--org', 'acme.example', '--store', db, '--policy', repo);
+    assert.is(viaServer.code, 0, viaServer.stderr);
+    assert.is(viaServer.stdout, viaStore.stdout);
+    // An admin (not super) may not revoke: the server's 403 is the command's error.
+    await post(server.url, 'U3', 'pat-3');
+    const refused = await run('tokens', 'revoke', 'pat-3', '--org', 'acme.example', '--server', server.url);
+    assert.is(refused.code, 2);
+    assert.match(refused.stderr, /forbidden: .*not a super admin/);
+
+    process.env.APPWARDEN_ADMIN_TOKEN = 'dana-ops-token';
+    const revoke = await run(
+      'tokens',
+      'revoke',
+      'pat-3',
+      '--org',
+      'acme.example',
+      '--server',
+      server.url,
+      '--reason',
+      'x',
+    );
+    assert.is(revoke.code, 0, revoke.stderr);
+    assert.match(revoke.stdout, /in effect now/);
+    assert.is(engine.isRevoked('acme.example', 'pat-3'), true, 'the live engine knows at once');
+    const missing = await run('tokens', 'revoke', 'nope', '--org', 'acme.example', '--server', server.url);
+    assert.is(missing.code, 1);
+    assert.match(missing.stderr, /not_found/);
+  } finally {
+    if (saved === undefined) delete process.env.APPWARDEN_ADMIN_TOKEN;
+    else process.env.APPWARDEN_ADMIN_TOKEN = saved;
+    await server.close();
+    engine.close();
+    await store.close();
+  }
+});
+
+/** A token.use of `token` by `user` in Acme, against a running server. */
+async function post(url: string, user: string, token: string) {
+  const res = await fetch(`${url}/access/v1/evaluation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      subject: { type: 'user', id: user, properties: { email: 'u3@acme.example', role: 'member' } },
+      action: { name: 'token.use' },
+      resource: {
+        type: 'token',
+        id: token,
+        properties: { kind: 'personal_access', created_at: '2026-01-10T00:00:00Z', owner: user },
+      },
+      context: { org: 'acme.example' },
+    }),
+  });
+  assert.is(res.status, 200);
+}
 
 test('a store that cannot be opened is exit 2', async () => {
   const r = await run(
