@@ -1,4 +1,5 @@
-// The appwarden CLI (validate, eval, serve, build): commander over engine/index.ts; exit 0 ok, 1 invalid, 2 usage or runtime error.
+// The appwarden CLI (validate, eval, serve, build, history import, policy edits, operator commands): commander over
+// engine/index.ts; exit 0 ok, 1 invalid, 2 usage or runtime error.
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
