@@ -309,4 +309,18 @@ test('the catalog changes no revision, yet an edit of it goes live on reload', a
   }
 });
 
+test('the example catalog describes apps of the example traffic, with their names and scopes', async () => {
+  const { APPS } = await import('../examples/traffic/apps.ts');
+  const engine = createEngine({ policyDir: join(root, 'examples', 'policy-repo') });
+  await engine.load();
+  const catalog = Object.values(engine.catalog);
+  assert.ok(catalog.length >= 3);
+  for (const c of catalog) {
+    const app = APPS.find((a) => a.id === c.id);
+    assert.ok(app, `${c.id} is an app of examples/traffic/apps.ts`);
+    assert.equal([c.name, c.developer, c.scopes], [app?.name, app?.developer, app?.scopes]);
+  }
+  engine.close();
+});
+
 test.run();
