@@ -75,6 +75,11 @@ export interface LoadResult {
   orgs: string[];
   /** When it went live, epoch seconds UTC. */
   liveSince: number;
+  /**
+   * Problems that did not stop the load, e.g. an imported history ignored because the repository has a
+   * `history/` file for the same org (that file wins, SPEC §5). Empty (or absent) when none.
+   */
+  warnings?: Issue[];
 }
 
 /** The outcome of the last load attempt (for /health and logs). */
@@ -83,6 +88,8 @@ export interface ReloadStatus {
   ok: boolean;
   revision?: string;
   issues?: Issue[];
+  /** See {@link LoadResult.warnings}; only on a successful load that had some. */
+  warnings?: Issue[];
 }
 
 /** A decision engine: see {@link createEngine}. */
@@ -280,8 +287,10 @@ export function createEngine(opts: EngineOptions): Engine {
     module: WebAssembly.Module;
     histories: OrgHistory[];
     catalog: Record<string, CatalogApp>;
+    warnings: Issue[];
   }> {
     const histories: OrgHistory[] = [];
+    const warnings: Issue[] = [];
     let catalog: Record<string, CatalogApp> = {};
     const issues: Issue[] = [];
     let data: DataDocument;
@@ -306,8 +315,9 @@ export function createEngine(opts: EngineOptions): Engine {
       for (const h of await opts.store.importedHistories()) {
         if (!Object.hasOwn(data.orgs, h.org)) continue;
         if (fromFiles.has(h.org)) {
-          issues.push({
-            message: `org "${h.org}" has a history file in the repository and one imported into the store (from ${h.file}); keep one`,
+          // The repository's file wins: a stale import must not take every org down (docs/api.md "History").
+          warnings.push({
+            message: `org "${h.org}" has a history file in the repository; the history imported into the store (from ${h.file}) is ignored; drop it with \`appwarden history remove ${h.org}\``,
           });
           continue;
         }
@@ -341,14 +351,15 @@ export function createEngine(opts: EngineOptions): Engine {
       }
     }
     if (issues.length > 0) throw new EngineError('invalid_history', issues);
-    return { data, wasm, module, histories, catalog };
+    return { data, wasm, module, histories, catalog, warnings };
   }
 
   const engine: Engine = {
     async load() {
       const at = clock();
       try {
-        const { data, wasm, module, histories, catalog } = await readSources();
+        const { data, wasm, module, histories, catalog, warnings } = await readSources();
+        const warned = warnings.length > 0 ? { warnings } : {};
         if (opts.store) for (const [org, ids] of await opts.store.revokedTokenIds()) addRevoked(org, ids);
         if (opts.store) {
           for (const [org, users] of await opts.store.memberJoinTimes())
@@ -358,8 +369,14 @@ export function createEngine(opts: EngineOptions): Engine {
         if (live && live.revision === revision) {
           // The catalog is not in the revision (it decides nothing): an edit of it alone still goes live.
           live.catalog = catalog;
-          lastReload = { at, ok: true, revision };
-          return { revision, changed: false, orgs: Object.keys(data.orgs).sort(), liveSince: live.liveSince };
+          lastReload = { at, ok: true, revision, ...warned };
+          return {
+            revision,
+            changed: false,
+            orgs: Object.keys(data.orgs).sort(),
+            liveSince: live.liveSince,
+            warnings,
+          };
         }
         // Build everything first; the swap below is one assignment.
         const policy = loadPolicy(module, data, opts.memory);
@@ -409,8 +426,8 @@ export function createEngine(opts: EngineOptions): Engine {
         wentLive = next;
         timeline = nextTimeline;
         live = { revision, data, policy, liveSince: at, histories, catalog };
-        lastReload = { at, ok: true, revision };
-        return { revision, changed: true, orgs: Object.keys(data.orgs).sort(), liveSince: at };
+        lastReload = { at, ok: true, revision, ...warned };
+        return { revision, changed: true, orgs: Object.keys(data.orgs).sort(), liveSince: at, warnings };
       } catch (err) {
         const issues = isEngineError(err) ? err.issues : [{ message: String(err) }];
         lastReload = { at, ok: false, issues };

@@ -2,7 +2,7 @@
 // one load at a time, keeping the last good revision live when a change is invalid (SPEC §3, §7).
 import { basename, dirname, resolve, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import { formatIssue, isEngineError } from './errors.ts';
+import { formatIssue, type Issue, isEngineError } from './errors.ts';
 
 /** The part of the engine the watcher drives: `load()` rebuilds and swaps atomically, or throws and keeps the old. */
 export interface Reloadable {
@@ -87,7 +87,8 @@ export function createWatcher(opts: WatcherOptions): PolicyWatcher {
   async function loadOnce(reason: string): Promise<void> {
     const previous = engine.revision;
     try {
-      await engine.load();
+      // A full engine's LoadResult carries warnings (e.g. an ignored imported history); other loaders none.
+      const result = (await engine.load()) as { warnings?: Issue[] } | null | undefined;
       const outcome: ReloadOutcome = { ok: true, reason, revision: engine.revision, previous };
       logger?.info(
         { reason, revision: engine.revision, previous, changed: engine.revision !== previous },
@@ -95,6 +96,10 @@ export function createWatcher(opts: WatcherOptions): PolicyWatcher {
           ? 'policy reloaded; new revision live'
           : 'policy reloaded; revision unchanged',
       );
+      const warnings = result?.warnings ?? [];
+      if (warnings.length > 0) {
+        logger?.warn({ reason, warnings: warnings.map(formatIssue) }, 'policy reloaded with warnings');
+      }
       opts.onReload?.(outcome);
     } catch (error) {
       const issues = isEngineError(error)

@@ -248,33 +248,75 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       code = await serve(opts, source, io);
     });
 
-  program
-    .command('history')
-    .description('the settings history of orgs (SPEC §5)')
+  const history = program.command('history').description('the settings history of orgs (SPEC §5)');
+  history
     .command('import')
     .description(
       'import a PolicyHistory file for an org that migrates in; the server uses it from its next reload',
     )
     .argument('<file>', 'PolicyHistory YAML (apiVersion, kind: PolicyHistory, org, revisions)')
     .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
+    .option(
+      '--policy <dir>',
+      'the policy repository the server serves (recommended): refuses an org that already has a history/ file there',
+    )
     .addHelpText(
       'after',
-      '\nA second import for the same org replaces the first. An org that also has a history/ file in the\n' +
-        'policy repository fails to load until one of the two goes. Exit codes: 0 imported, 1 invalid file, 2 error.',
+      '\nA second import for the same org replaces the first. When the policy repository also has a history/\n' +
+        'file for the org, that file wins and the server ignores the import (a warning in /health); give\n' +
+        '--policy so the import is refused instead. `appwarden history remove <org>` drops an import.\n' +
+        'Exit codes: 0 imported, 1 invalid file or the repository already has a history for the org, 2 error.',
     )
-    .action(async (file: string, opts: { store: string }) => {
+    .action(async (file: string, opts: { store: string; policy?: string }) => {
       if (missing(file, 'history file', io)) {
+        code = EXIT.error;
+        return;
+      }
+      if (opts.policy !== undefined && missing(opts.policy, '--policy', io)) {
         code = EXIT.error;
         return;
       }
       let store: Store | undefined;
       try {
         store = openStore(opts.store);
-        const h = await importHistoryFile(store, file);
+        const h = await importHistoryFile(
+          store,
+          file,
+          undefined,
+          opts.policy === undefined ? {} : { policyDir: opts.policy },
+        );
         io.stdout(
           `imported the history of ${h.org} (${h.revisions.length} revision${h.revisions.length === 1 ? '' : 's'}) into ${opts.store}; the server applies it at its next reload (SIGHUP or a policy change)\n`,
         );
         code = EXIT.ok;
+      } catch (err) {
+        if (!isEngineError(err)) throw err;
+        for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
+        code = exitFor(err);
+      } finally {
+        await store?.close();
+      }
+    });
+  history
+    .command('remove')
+    .description('drop the history imported for an org; the server stops using it at its next reload')
+    .argument('<org>', 'the org whose imported history goes')
+    .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
+    .addHelpText('after', '\nExit codes: 0 removed, 1 no history imported for the org, 2 error.')
+    .action(async (org: string, opts: { store: string }) => {
+      let store: Store | undefined;
+      try {
+        store = openStore(opts.store);
+        const name = org.toLowerCase();
+        if (await store.removeImportedHistory(name)) {
+          io.stdout(
+            `removed the imported history of ${name} from ${opts.store}; the server drops it at its next reload (SIGHUP or a policy change)\n`,
+          );
+          code = EXIT.ok;
+        } else {
+          io.stderr(`no history imported for org ${name} in ${opts.store}\n`);
+          code = EXIT.invalid;
+        }
       } catch (err) {
         if (!isEngineError(err)) throw err;
         for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);

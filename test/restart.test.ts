@@ -17,7 +17,9 @@ import {
   parseRfc3339,
   type Store,
 } from '../engine/index.ts';
+import { createApp } from '../server/app.ts';
 import { main } from '../server/cli.ts';
+import { loadConfig } from '../server/config.ts';
 
 const t = (s: string) => parseRfc3339(s) as number;
 const T0 = t('2026-03-01T00:00:00Z');
@@ -150,7 +152,7 @@ function historyFile(dir: string, body: string): string {
   return file;
 }
 
-test('an imported history joins the timeline and the revision; with a history/ file too the load fails', async () => {
+test('an imported history joins the timeline and the revision; a history/ file for the org wins with a warning', async () => {
   const { dir, db } = tempRepo('    expiration: 90d\n');
   const file = historyFile(
     dir,
@@ -176,15 +178,59 @@ test('an imported history joins the timeline and the revision; with a history/ f
     join(dir, 'history', 'acme.yaml'),
     'apiVersion: appwarden/v1\nkind: PolicyHistory\norg: acme.example\nrevisions: []\n',
   );
+  // A second org keeps being served: the conflict is a warning, the repository's file wins for acme.
+  writeFileSync(
+    join(dir, 'orgs', 'east.yaml'),
+    org('    expiration: 90d\n').replace('org: acme.example', 'org: east.example'),
+  );
   const both = createEngine({ policyDir: dir, clock: () => T0, store });
-  try {
-    await both.load();
-    assert.unreachable('loaded');
-  } catch (err) {
-    assert.ok(isEngineError(err, 'invalid_history'), String(err));
-    assert.match(String((err as Error).message), /imported into the store/);
-  }
+  const loaded = await both.load();
+  assert.equal(loaded.orgs, ['acme.example', 'east.example']);
+  assert.match(String(loaded.warnings?.[0]?.message), /imported into the store .* is ignored/);
+  assert.is(both.status.lastReload?.ok, true);
+  assert.match(String(both.status.lastReload?.warnings?.[0]?.message), /history remove acme\.example/);
+  // The repository's (empty) history wins: the 30d epoch of the import no longer expires the old token.
+  assert.is(both.decide(patUse(old)).context.reason.code, 'allowed');
+  assert.is(both.decide({ ...patUse(old), context: { org: 'east.example' } }).context.reason.code, 'allowed');
+  // A restart with the conflict still serves every org, and /health shows the warning, not an error.
+  const app = createApp({ engine: both, config: loadConfig(undefined, {}), store });
+  const health = (await (await app.request('/health')).json()) as {
+    status: string;
+    last_reload: { ok: boolean; warnings?: unknown[]; issues?: unknown[] };
+  };
+  assert.is(health.status, 'ok');
+  assert.is(health.last_reload.ok, true);
+  assert.is(health.last_reload.warnings?.length, 1);
+  assert.is(health.last_reload.issues, undefined);
+  both.close();
   await store.close();
+});
+
+test('history import --policy refuses an org the repository has a history for (1); history remove drops an import', async () => {
+  const { dir, db } = tempRepo('    expiration: 90d\n');
+  const err: string[] = [];
+  const out: string[] = [];
+  const io = {
+    stdout: (s: string) => void out.push(s),
+    stderr: (s: string) => void err.push(s),
+    readStdin: async () => '',
+  };
+  const file = historyFile(dir, 'revisions: []\n');
+  assert.is(await main(['history', 'import', file, '--store', db, '--policy', dir], io), 0, err.join(''));
+  mkdirSync(join(dir, 'history'));
+  writeFileSync(
+    join(dir, 'history', 'acme.yaml'),
+    'apiVersion: appwarden/v1\nkind: PolicyHistory\norg: acme.example\nrevisions: []\n',
+  );
+  assert.is(await main(['history', 'import', file, '--store', db, '--policy', dir], io), 1);
+  assert.match(err.join(''), /already has a history for org "acme\.example"/);
+  err.length = 0;
+  assert.is(await main(['history', 'remove', 'acme.example', '--store', db], io), 0, err.join(''));
+  const store = openStore(db);
+  assert.equal(await store.importedHistories(), []);
+  await store.close();
+  assert.is(await main(['history', 'remove', 'acme.example', '--store', db], io), 1);
+  assert.match(err.join(''), /no history imported for org acme\.example/);
 });
 
 test('appwarden history import: stores a valid file (0), refuses an invalid one with its line (1)', async () => {

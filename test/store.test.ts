@@ -1,5 +1,6 @@
 // One suite, every store backend (STYLE.md; hono's common.case.test.ts): the same cases run against the
 // memory store, in-memory SQLite and a SQLite file, then the SQLite-only cases (files, migrations, pragmas).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -752,6 +753,56 @@ sqlite('a database with a newer schema is refused, not written to', async () => 
     assert.match(String((err as Error).message), /schema version 999/);
   }
 });
+
+sqlite(
+  'a read-then-write transaction waits for another process writing the file (IMMEDIATE, busy timeout)',
+  async () => {
+    const db = tempDb();
+    const store = openStore(db);
+    await store.createApprovalRequest({
+      id: 'r0',
+      org: 'acme.example',
+      app_id: 'A0',
+      app_name: null,
+      requester_id: 'U0',
+      requester_email: 'u0@acme.example',
+      note: null,
+      at: 1,
+    });
+    // Another process (a CLI command) holds the write lock for 300 ms, then commits a write.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(db)});
+       db.exec('BEGIN IMMEDIATE'); db.prepare("INSERT INTO imported_history VALUES ('x.example', 'f', '[]', 1)").run();
+       process.stdout.write('locked\\n');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); db.exec('COMMIT'); db.close();`,
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((res) => child.stdout.once('data', () => res()));
+    // A DEFERRED transaction read first, then failed to upgrade with SQLITE_BUSY ("database is locked").
+    const { request, merged } = await store.createApprovalRequest({
+      id: 'r1',
+      org: 'acme.example',
+      app_id: 'A1',
+      app_name: null,
+      requester_id: 'U1',
+      requester_email: 'u1@acme.example',
+      note: null,
+      at: 2,
+    });
+    assert.equal([request.id, merged], ['r1', false]);
+    await new Promise((res) => child.once('exit', res));
+    assert.equal(
+      (await store.importedHistories()).map((h) => h.org),
+      ['x.example'],
+      'the other process committed too',
+    );
+    await store.close();
+  },
+);
 
 sqlite('a postgres:// URL is refused until that backend exists', () => {
   try {

@@ -193,6 +193,10 @@ export function createMemoryStore(): Store {
       await open('import the history');
       imports.set(h.org, copy(h));
     },
+    async removeImportedHistory(org) {
+      await open('remove the imported history');
+      return imports.delete(org);
+    },
     async importedHistories() {
       await open('read imported histories');
       return [...imports.values()].sort((a, b) => (a.org < b.org ? -1 : a.org > b.org ? 1 : 0)).map(copy);

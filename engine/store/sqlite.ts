@@ -357,6 +357,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
        imported_at = excluded.imported_at`,
     ),
     imports: db.prepare('SELECT * FROM imported_history ORDER BY org'),
+    removeImport: db.prepare('DELETE FROM imported_history WHERE org = ?'),
     insertDecision: db.prepare(
       `INSERT INTO decision_log (decision_id, at_ms, org, action, subject_type, subject_id, subject_role,
          resource_type, resource_id, decision, reason, revision, latency_us)
@@ -442,6 +443,9 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
       'SELECT * FROM member_blocked_apps WHERE org = ? AND user_id = ? ORDER BY at, app_id',
     ),
   };
+  // Every transaction below runs IMMEDIATE (`.immediate(...)`): it takes the write lock at BEGIN, where the
+  // busy timeout waits for another process's writer. A DEFERRED one that reads first and then writes cannot
+  // wait (SQLite answers SQLITE_BUSY at once to avoid a deadlock), so a concurrent CLI write was a 500.
   // The oldest day kept in app_usage_daily; pruning runs when a commit's newest day moves past it.
   let prunedBefore = Number.NEGATIVE_INFINITY;
   const recordJoin = db.transaction(
@@ -562,9 +566,9 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     location: path,
     recordGoLive: (records, opts = {}) =>
       guard('record the policy history', () =>
-        goLiveAll(records, opts.sweepPats ?? [], opts.approvedApps ?? {}),
+        goLiveAll.immediate(records, opts.sweepPats ?? [], opts.approvedApps ?? {}),
       ),
-    createApprovalRequest: (n) => guard('file the approval request', () => createRequest(n)),
+    createApprovalRequest: (n) => guard('file the approval request', () => createRequest.immediate(n)),
     listApprovalRequests: (q) =>
       guard('read approval requests', () => {
         const where = ['org = @org'];
@@ -580,7 +584,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
         const row = stmt.getRequest.get(org, id) as RequestRow | undefined;
         return row ? fromRequestRow(row) : null;
       }),
-    denyApprovalRequest: (d) => guard('deny the approval request', () => denyRequest(d)),
+    denyApprovalRequest: (d) => guard('deny the approval request', () => denyRequest.immediate(d)),
     requestEvents: (q) =>
       guard('read request events', () => {
         const rows = (
@@ -628,8 +632,10 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
           }),
         ),
       ),
+    removeImportedHistory: (org) =>
+      guard('remove the imported history', () => stmt.removeImport.run(org).changes > 0),
     appendDecisions: (records, sightings = [], usage = []) =>
-      guard('append to the decision log', () => appendAll(records, sightings, usage)),
+      guard('append to the decision log', () => appendAll.immediate(records, sightings, usage)),
     listConnectedApps: (org, now) =>
       guard('read connected apps', () =>
         (
@@ -653,7 +659,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
             from: windowStartDay(now, USAGE_DAYS),
           }) as AppUserUsage[],
       ),
-    recordMemberJoin: (j, apps) => guard('record the member join', () => recordJoin(j, apps)),
+    recordMemberJoin: (j, apps) => guard('record the member join', () => recordJoin.immediate(j, apps)),
     getMemberJoin: (org, userId) =>
       guard('read member joins', () => (stmt.getJoin.get(org, userId) as MemberJoin | undefined) ?? null),
     memberJoinTimes: () =>
@@ -685,7 +691,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
         const row = stmt.getToken.get(org, id) as TokenRow | undefined;
         return row ? tokenFromRow(row) : null;
       }),
-    revokeToken: (r) => guard('revoke a token', () => revokeOne(r)),
+    revokeToken: (r) => guard('revoke a token', () => revokeOne.immediate(r)),
     revokedTokenIds: () =>
       guard('read the token registry', () => {
         const out = new Map<string, string[]>();

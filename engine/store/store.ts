@@ -395,6 +395,8 @@ export interface Store {
   importHistory(history: ImportedHistory): Promise<void>;
   /** Every imported PolicyHistory, sorted by org. */
   importedHistories(): Promise<ImportedHistory[]>;
+  /** Drops `org`'s imported PolicyHistory; resolves true when there was one. */
+  removeImportedHistory(org: string): Promise<boolean>;
   /**
    * Appends decisions, and merges what they told the token registry and the connected apps, in one transaction: all are durable
    * when it resolves, or none on rejection.

@@ -5,7 +5,7 @@ import type { AppEnv } from '../app.ts';
 
 /**
  * Registers `/health` (200 `{status: "ok", revision, live_since, last_reload}` while a revision is live, even
- * when the last reload failed — its `issues` are shown, the old revision still serves; 503 with
+ * when the last reload failed — its `issues` are shown, the old revision still serves; `warnings` of a load that went live anyway, e.g. an ignored imported history; 503 with
  * `status: "not_ready"` before any policy is live, SPEC §4) and `/ready` (200 / 503 `{ready, revision}`).
  * Neither needs a token.
  */
@@ -23,6 +23,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>, engine: Engine): void {
             ok: last.ok,
             ...(last.revision !== undefined ? { revision: last.revision } : {}),
             ...(last.issues !== undefined && last.issues.length > 0 ? { issues: last.issues } : {}),
+            ...(last.warnings !== undefined && last.warnings.length > 0 ? { warnings: last.warnings } : {}),
           }
         : null,
     };
