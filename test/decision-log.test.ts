@@ -280,7 +280,7 @@ test('bad query parameters are 400 invalid_request naming the parameter', async 
     ['since=2026-06-02T00:00:00Z&until=2026-06-01T00:00:00Z', 'until'],
     ['action=app.delete', 'action'],
     ['reason=because', 'reason'],
-    ['cursor=not-a-cursor', '/cursor'],
+    ['cursor=not-a-cursor', 'cursor'],
     ['page=2', 'page'],
   ];
   for (const [qs, field] of cases) {
@@ -290,6 +290,14 @@ test('bad query parameters are 400 invalid_request naming the parameter', async 
     assert.equal([body.error.code, body.error.field], ['invalid_request', field], qs);
   }
   assert.is((await get('/admin/v1/orgs/acme.example/decisions?limit=1000')).status, 200);
+  // An unencoded + offset arrives as a space: the message says how to send it.
+  const plus = await get('/admin/v1/orgs/acme.example/decisions?since=2026-06-01T00:00:00+01:00');
+  assert.is(plus.status, 400);
+  assert.match(((await plus.json()) as { error: { message: string } }).error.message, /encode \+ as %2B/);
+  assert.is(
+    (await get('/admin/v1/orgs/acme.example/decisions?since=2026-06-01T00:00:00%2B01:00')).status,
+    200,
+  );
 });
 
 test('the admin query needs an admin token: 401 without, 403 with a decision token; other methods are 405', async () => {

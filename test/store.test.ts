@@ -11,13 +11,17 @@ import { isEngineError } from '../engine/index.ts';
 import {
   createDecisionLog,
   createMemoryStore,
+  type DecisionQuery,
   type DecisionRecord,
+  decisionScanSql,
+  MAX_DECISION_SCAN,
   MIGRATIONS,
   openStore,
   type Store,
   type TokenSighting,
   type UsageSighting,
 } from '../engine/store/index.ts';
+import { encodeCursor } from '../engine/store/store.ts';
 
 const dirs: string[] = [];
 function tempDb(): string {
@@ -225,10 +229,10 @@ for (const [name, make] of backends) {
     assert.equal(await q({ org: 'nobody.example' }), []);
   });
 
-  s('a cursor this store did not make is invalid_input naming /cursor', async ({ store }) => {
+  s('a cursor this store did not make is invalid_input naming cursor', async ({ store }) => {
     await rejects(
       store.queryDecisions({ org: 'acme.example', limit: 5, cursor: 'bm90LWEtY3Vyc29y' }),
-      (e) => isEngineError(e, 'invalid_input') && e.issues[0]?.path === '/cursor',
+      (e) => isEngineError(e, 'invalid_input') && e.issues[0]?.path === 'cursor',
       'bad cursor',
     );
   });
@@ -702,6 +706,55 @@ sqlite('a file store keeps everything across close and reopen', async () => {
   assert.is((await store.goLives()).length, 1);
   await store.close();
 });
+
+sqlite(
+  'decision filters walk an index newest first (no full scan, no sort); a page examines a bounded number of rows',
+  async () => {
+    const path = tempDb();
+    const store = openStore(path);
+    const n = MAX_DECISION_SCAN + 3;
+    const rows: DecisionRecord[] = [];
+    for (let i = 1; i <= n; i++)
+      rows.push(record(i, { subject_id: 'S', reason: i <= 3 ? 'app_blocked' : 'allowed' }));
+    await store.appendDecisions(rows);
+    const db = new Database(path, { readonly: true });
+    const plan = (q: Omit<DecisionQuery, 'limit'>) => {
+      const { sql, params } = decisionScanSql({ ...q, limit: 10 }, MAX_DECISION_SCAN);
+      return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[])
+        .map((r) => r.detail)
+        .join('; ');
+    };
+    const org = 'acme.example';
+    for (const [q, index] of [
+      [{ org, subject: 'S' }, 'decision_log_subject'],
+      [{ org, reason: 'allowed' }, 'decision_log_reason'],
+      [{ org, action: 'token.use' }, 'decision_log_action'],
+      [{ org, subject: 'S', reason: 'allowed', cursor: encodeCursor(50) }, 'decision_log_subject'],
+    ] as const) {
+      const detail = plan(q);
+      assert.match(detail, new RegExp(`USING (COVERING )?INDEX ${index}`), detail);
+      assert.not.match(detail, /TEMP B-TREE/, detail);
+    }
+    db.close();
+    // Only the 3 oldest rows match: the first page stops at the scan bound, empty, and says where to go on.
+    const first = await store.queryDecisions({ org, subject: 'S', reason: 'app_blocked', limit: 10 });
+    assert.is(first.decisions.length, 0);
+    assert.ok(first.next_cursor);
+    const second = await store.queryDecisions({
+      org,
+      subject: 'S',
+      reason: 'app_blocked',
+      limit: 10,
+      cursor: first.next_cursor as string,
+    });
+    assert.equal(
+      second.decisions.map((d) => d.decision_id),
+      ['d-0003', 'd-0002', 'd-0001'],
+    );
+    assert.is(second.next_cursor, null);
+    await store.close();
+  },
+);
 
 sqlite('migrations run once, are recorded, and the journal is WAL', async () => {
   const path = tempDb();

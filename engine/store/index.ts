@@ -6,7 +6,13 @@ import type { Store } from './store.ts';
 export { createDecisionLog, type DecisionLog } from './decision-log.ts';
 export { importHistoryFile } from './history-import.ts';
 export { createMemoryStore } from './memory.ts';
-export { MIGRATIONS, openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+export {
+  decisionScanSql,
+  MAX_DECISION_SCAN,
+  MIGRATIONS,
+  openSqliteStore,
+  type SqliteStoreOptions,
+} from './sqlite.ts';
 export {
   ACTIVE_MEMBER_DAYS,
   type ApprovalRequest,

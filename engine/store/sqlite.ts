@@ -12,6 +12,7 @@ import {
   type ConnectedApp,
   DAY_SECONDS,
   type DecisionPage,
+  type DecisionQuery,
   type DecisionRecord,
   decodeCursor,
   encodeCursor,
@@ -196,7 +197,56 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'decision log indexes for the admin filters',
+    sql: `
+      -- GET /admin/v1/orgs/{org}/decisions?subject=|reason=|action= walks one of these newest first, instead
+      -- of every row of the org (a 2M-row log took 0.5 s per query on the thread that answers decisions).
+      CREATE INDEX IF NOT EXISTS decision_log_subject ON decision_log (org, subject_id, seq);
+      CREATE INDEX IF NOT EXISTS decision_log_reason ON decision_log (org, reason, seq);
+      CREATE INDEX IF NOT EXISTS decision_log_action ON decision_log (org, action, seq);
+    `,
+  },
 ];
+
+/**
+ * The most decision-log rows one page of {@link Store.queryDecisions} examines. Filters beyond the one the
+ * index walks (a second of subject/reason/action, since/until) are checked on the rows read; a page that
+ * reaches this many rows ends early, possibly short or empty, with a `next_cursor` to go on from there.
+ */
+export const MAX_DECISION_SCAN = 10_000;
+
+/**
+ * The SQL of one page of {@link Store.queryDecisions}: the rows of `q.org` newest first, narrowed by the
+ * most selective equality filter an index serves (subject, then reason, then action), before the cursor,
+ * at most `scan` of them. The other filters are the caller's to apply. Exported for the query-plan test.
+ */
+export function decisionScanSql(
+  q: DecisionQuery,
+  scan: number,
+): { sql: string; params: Record<string, unknown> } {
+  const where = ['org = @org'];
+  const params: Record<string, unknown> = { org: q.org, scan };
+  if (q.subject !== undefined) {
+    where.push('subject_id = @subject');
+    params.subject = q.subject;
+  } else if (q.reason !== undefined) {
+    where.push('reason = @reason');
+    params.reason = q.reason;
+  } else if (q.action !== undefined) {
+    where.push('action = @action');
+    params.action = q.action;
+  }
+  if (q.cursor !== undefined) {
+    where.push('seq < @before');
+    params.before = decodeCursor(q.cursor);
+  }
+  return {
+    sql: `SELECT * FROM decision_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @scan`,
+    params,
+  };
+}
 
 type RequestRow = ApprovalRequest & { seq: number };
 const fromRequestRow = ({ seq: _seq, ...r }: RequestRow): ApprovalRequest => r;
@@ -702,39 +752,33 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
       }),
     queryDecisions: (q) =>
       guard('query the decision log', (): DecisionPage => {
-        const where = ['org = @org'];
-        const params: Record<string, unknown> = { org: q.org, limit: q.limit + 1 };
-        if (q.cursor !== undefined) {
-          where.push('seq < @before');
-          params.before = decodeCursor(q.cursor);
-        }
-        if (q.since_ms !== undefined) {
-          where.push('at_ms >= @since');
-          params.since = q.since_ms;
-        }
-        if (q.until_ms !== undefined) {
-          where.push('at_ms < @until');
-          params.until = q.until_ms;
-        }
-        for (const key of ['action', 'reason'] as const) {
-          if (q[key] !== undefined) {
-            where.push(`${key} = @${key}`);
-            params[key] = q[key];
+        const residual = (r: DecisionRow): boolean =>
+          (q.since_ms === undefined || r.at_ms >= q.since_ms) &&
+          (q.until_ms === undefined || r.at_ms < q.until_ms) &&
+          (q.subject === undefined || r.subject_id === q.subject) &&
+          (q.reason === undefined || r.reason === q.reason) &&
+          (q.action === undefined || r.action === q.action);
+        const { sql, params } = decisionScanSql(q, MAX_DECISION_SCAN);
+        const page: DecisionRow[] = [];
+        let more = false;
+        let scanned = 0;
+        let lastSeq: number | null = null;
+        for (const r of db.prepare(sql).iterate(params) as IterableIterator<DecisionRow>) {
+          scanned += 1;
+          lastSeq = r.seq;
+          if (!residual(r)) continue;
+          if (page.length === q.limit) {
+            more = true;
+            break;
           }
+          page.push(r);
         }
-        if (q.subject !== undefined) {
-          where.push('subject_id = @subject');
-          params.subject = q.subject;
-        }
-        const rows = db
-          .prepare(`SELECT * FROM decision_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
-          .all(params) as DecisionRow[];
-        const page = rows.slice(0, q.limit);
         const last = page[page.length - 1];
-        return {
-          decisions: page.map(fromRow),
-          next_cursor: rows.length > q.limit && last ? encodeCursor(last.seq) : null,
-        };
+        let next: string | null = null;
+        if (more && last) next = encodeCursor(last.seq);
+        // The scan bound was reached: go on from the last row examined (the page may be short or empty).
+        else if (!more && scanned === MAX_DECISION_SCAN && lastSeq !== null) next = encodeCursor(lastSeq);
+        return { decisions: page.map(fromRow), next_cursor: next };
       }),
     getDecision: (id) =>
       guard('read the decision log', () => {

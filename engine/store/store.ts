@@ -461,13 +461,13 @@ export function encodeCursor(seq: number): string {
 
 /**
  * Decodes {@link encodeCursor}.
- * @throws EngineError `invalid_input` (path `/cursor`) when it is not a cursor this server made.
+ * @throws EngineError `invalid_input` (path `cursor`) when it is not a cursor this server made.
  */
 export function decodeCursor(cursor: string): number {
   const m = /^d1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) {
     throw new EngineError('invalid_input', [
-      { path: '/cursor', message: 'cursor is not one this server gave; pass next_cursor as it came' },
+      { path: 'cursor', message: 'cursor is not one this server gave; pass next_cursor as it came' },
     ]);
   }
   return Number(m[1]);

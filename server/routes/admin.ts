@@ -59,7 +59,10 @@ function readQuery(org: string, q: Record<string, string[]>): DecisionQuery {
         if (ms === null)
           problems.push({
             field: key,
-            message: `${key} must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-06-01T00:00:00Z`,
+            message: `${key} must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-06-01T00:00:00Z${
+              // An unencoded + in a query string is a space: 2026-06-01T00:00:00+01:00 arrives as "… 01:00".
+              v.includes(' ') ? '; encode + as %2B in the URL' : ' (encode + as %2B)'
+            }`,
           });
         else if (key === 'since') query.since_ms = ms;
         else query.until_ms = ms;
