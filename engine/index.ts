@@ -50,7 +50,14 @@ export {
   sortIssues,
 } from './errors.ts';
 export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
-export { ACTIONS, type ActionName, buildInput, type DecisionRequest, validateRequest } from './input.ts';
+export {
+  ACTIONS,
+  type ActionName,
+  buildInput,
+  type DecisionRequest,
+  textProblem,
+  validateRequest,
+} from './input.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export {
   ACTIVE_MEMBER_DAYS,

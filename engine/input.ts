@@ -150,6 +150,22 @@ function badCharacter(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The problem with a free-text value a caller sends outside a decision request (an approval request's
+ * note, names, emails), or undefined: a lone surrogate, a control character (newlines and tabs are fine),
+ * or a secret-looking value — the whole text or any whitespace-separated word of it (SPEC §4, §7: a
+ * secret never reaches the store or the logs). The same checks {@link validateRequest} applies.
+ */
+export function textProblem(text: string): string | undefined {
+  const bad = badCharacter(text);
+  if (bad) return bad;
+  const words = [text, ...text.split(/\s+/)];
+  if (words.some((w) => SECRET_VALUE.some((re) => re.test(w)))) {
+    return 'looks like it holds a secret token; never send a token value';
+  }
+  return undefined;
+}
+
 const ID_FIELD = /(^|\/)(id|org|owner|service_account|orgs\/\d+)$/;
 
 function schemaIssue(e: ErrorObject): Issue {
@@ -272,6 +288,16 @@ function semanticIssues(req: DecisionRequest): Issue[] {
     }
   }
   const rp = req.resource.properties ?? {};
+  if (
+    (req.action.name === 'token.create' || req.action.name === 'token.use') &&
+    (req.resource.id === '.' || req.resource.id === '..')
+  ) {
+    // The registry's URL (…/tokens/{id}) normalizes dot segments away: such a token could never be revoked.
+    issues.push({
+      path: '/resource/id',
+      message: `token id "${req.resource.id}" cannot be named in a URL; use another id`,
+    });
+  }
   if (req.action.name === 'token.create' || req.action.name === 'token.use') {
     const required = req.action.name === 'token.use' ? ['kind', 'created_at'] : ['kind'];
     if (rp.kind === 'personal_access' && req.action.name === 'token.use') required.push('owner');

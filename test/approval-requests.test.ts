@@ -120,6 +120,58 @@ test('the platform files a request where the denied app.connect points; asking a
   await t.close();
 });
 
+test('no request where approval cannot help: an allow_all org, an app the org blocks (409 conflict)', async () => {
+  const t = await setup();
+  const message = async (res: Response) => {
+    assert.is(res.status, 409);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.is(body.error.code, 'conflict');
+    return body.error.message;
+  };
+  const blocked = await t.ask(asking('U200', 'zapier-platform'));
+  assert.match(await message(blocked), /globex\.example blocks zapier-platform; ask an admin to unblock it/);
+  const allowAll = await t.json(
+    'POST',
+    '/v1/orgs/acme.example/approval-requests',
+    bearer(PLATFORM),
+    asking('U1', 'some-app'),
+  );
+  assert.match(
+    await message(allowAll),
+    /acme\.example does not work by approval; the app is allowed unless blocked/,
+  );
+  assert.equal(await t.store.listApprovalRequests({ org: 'acme.example' }), []);
+  assert.equal(await t.store.listApprovalRequests({ org: 'globex.example' }), []);
+  await t.close();
+});
+
+test('request text: no secret-looking values or control characters; the note limit counts code points', async () => {
+  const t = await setup();
+  const problem = async (body: unknown) => {
+    const res = await t.ask(body);
+    assert.is(res.status, 400);
+    return ((await res.json()) as { error: { field: string; message: string } }).error;
+  };
+  const pat = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+  const whole = await problem(asking('U200', 'trello-board', pat));
+  assert.equal([whole.field, /secret/.test(whole.message)], ['/note', true]);
+  const inside = await problem(asking('U200', 'trello-board', `please, my token is ${pat} thanks`));
+  assert.is(inside.field, '/note');
+  const control = await problem(asking('U200', 'trello-board\u0007'));
+  assert.equal([control.field, /control character/.test(control.message)], ['/app/id', true]);
+  // 1000 emoji are 2000 UTF-16 units but 1000 characters: accepted; 1001 are not.
+  const ok = await t.ask(asking('U200', 'trello-board', '🙂'.repeat(1000)));
+  assert.is(ok.status, 201);
+  assert.is((await problem(asking('U201', 'trello-board', '🙂'.repeat(1001)))).field, '/note');
+  const multiline = await t.ask(asking('U202', 'trello-board', 'line one\nline two'));
+  assert.is(multiline.status, 201, 'newlines are fine in a note');
+  assert.equal(
+    (await t.store.listApprovalRequests({ org: 'globex.example' })).map((r) => r.note?.includes('ghp_')),
+    [false, false],
+  );
+  await t.close();
+});
+
 test('admins list and read; only super admins deny, with a reason; deny is idempotent; events recorded', async () => {
   const t = await setup();
   const id = ((await (await t.ask(asking('U200', 'trello-board'))).json()) as { request: Wire }).request.id;

@@ -68,6 +68,17 @@ const BAD: [string, unknown, string][] = [
   // biome-ignore lint/correctness/noPrecisionLoss: a JSON number that loses digits is what the 400 is about
   ['number as app id', mutate(connect, (b) => (b.resource.id = 1204567890123456789)), '/resource/id'],
   ['number as subject id', mutate(connect, (b) => (b.subject.id = 42)), '/subject/id'],
+  // A URL normalizes . and .. away: the registry's DELETE …/tokens/{id} could never name such a token.
+  ['token id "."', mutate(tokenUse, (b) => (b.resource.id = '.')), '/resource/id'],
+  ['token id ".."', mutate(tokenUse, (b) => (b.resource.id = '..')), '/resource/id'],
+  [
+    'token.create id ".."',
+    mutate(tokenUse, (b) => {
+      b.action.name = 'token.create';
+      b.resource.id = '..';
+    }),
+    '/resource/id',
+  ],
   ['number as org', mutate(connect, (b) => (b.context.org = 7)), '/context/org'],
   ['unknown top-level field', mutate(connect, (b) => (b.facts = { now: 1 })), '/facts'],
   [
@@ -205,6 +216,11 @@ BAD.push(
     '/subject/id',
   ],
 );
+
+test('a token id with dots that is not a dot segment is fine', () => {
+  assert.ok(validateRequest(mutate(tokenUse, (b) => (b.resource.id = '...'))));
+  assert.ok(validateRequest(mutate(tokenUse, (b) => (b.resource.id = 'tok.1'))));
+});
 
 for (const [name, body, field] of BAD) {
   test(`400 field: ${name}`, () => {

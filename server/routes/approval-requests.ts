@@ -11,6 +11,7 @@ import {
   type RequestEvent,
   type RequestStatus,
   type Store,
+  textProblem,
 } from '../../engine/index.ts';
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
@@ -79,8 +80,15 @@ function text(
     });
     return null;
   }
-  if (typeof v !== 'string' || v.trim() === '' || v.length > max) {
+  // Characters are code points: an emoji is one, not the two UTF-16 units String.length counts.
+  if (typeof v !== 'string' || v.trim() === '' || [...v].length > max) {
     problems.push({ field, message: `${what} must be a non-empty string of at most ${max} characters` });
+    return null;
+  }
+  // The decision API's checks: no control character, no secret value (it would be stored and shown).
+  const bad = textProblem(v);
+  if (bad) {
+    problems.push({ field, message: `${what} ${bad}` });
     return null;
   }
   return v;
@@ -135,8 +143,8 @@ function readNewRequest(body: Record<string, unknown>) {
  * (`status`, `app`), `GET …/{id}` (with its `events`) and `POST …/{id}/deny` (`{reason}`, super admins;
  * idempotent). The caller authenticates the platform route (decision-API token).
  * @throws HttpError 400 `invalid_request` naming the field; 403 `forbidden`; 404 `not_found` (an org no
- *   live policy declares, an unknown request); 409 `conflict` (the app is already approved; denying an
- *   approved request).
+ *   live policy declares, an unknown request); 409 `conflict` (the app is already approved, blocked, or
+ *   the org is in `allow_all` mode; denying an approved request).
  */
 export function registerApprovalRequestRoutes(
   app: Hono<AppEnv>,
@@ -164,6 +172,17 @@ export function registerApprovalRequestRoutes(
     }
     if (Object.hasOwn(orgData.apps.approved, n.app_id)) {
       throw new HttpError(409, 'conflict', `app ${n.app_id} is already approved in ${org}; connect it again`);
+    }
+    // A request nobody could act on would wait forever (SPEC §6: approval is the require_approval flow).
+    if (Object.hasOwn(orgData.apps.blocked, n.app_id)) {
+      throw new HttpError(409, 'conflict', `${org} blocks ${n.app_id}; ask an admin to unblock it`);
+    }
+    if (orgData.apps.mode === 'allow_all') {
+      throw new HttpError(
+        409,
+        'conflict',
+        `${org} does not work by approval; the app is allowed unless blocked`,
+      );
     }
     const { request, merged } = await store.createApprovalRequest({
       id: randomUUID(),
