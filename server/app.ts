@@ -136,9 +136,12 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   );
   app.onError((err, c) => {
     const e = toHttpError(err);
-    if (e.status >= 500 && logger) {
-      logger.error({ err: e.cause ?? err, request_id: c.var.requestId, path: c.req.path }, e.message);
-    }
+    const where = { request_id: c.var.requestId, path: c.req.path, status: e.status, code: e.code };
+    // An answer the API means to give (a 4xx; 503 not_ready before a policy is live) is not a server fault:
+    // no stack, and not at error level, or the logs of a starting server are full of false alarms.
+    if (e.status >= 500 && e.status !== 503) logger?.error({ err: e.cause ?? err, ...where }, e.message);
+    else if (e.status === 503) logger?.info(where, e.message);
+    else logger?.debug(where, e.message);
     return errorResponse(c, e, engine.revision);
   });
   return app;

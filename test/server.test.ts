@@ -2,9 +2,10 @@
 // The engine is a stand-in around the real request validation (engine/index.ts validateRequest), so what is
 // tested here is the HTTP layer: status codes, error bodies, headers, batch semantics.
 import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Decision, type Engine, EngineError, validateRequest } from '../engine/index.ts';
+import { createEngine, type Decision, type Engine, EngineError, validateRequest } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
@@ -540,6 +541,42 @@ test('the AuthZEN metadata names absolute endpoint URLs from the request host', 
     access_evaluation_endpoint: 'http://pdp.internal:9000/access/v1/evaluation',
     access_evaluations_endpoint: 'http://pdp.internal:9000/access/v1/evaluations',
   });
+});
+
+test('expected answers are not logged as errors: 503 not_ready at info and a 401 at debug, both without a stack', async () => {
+  const lines: { level: number; msg: string; err?: unknown; status?: number }[] = [];
+  const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const notReady = createEngine({ policyDir: 'examples/policy-repo' });
+  const app = createApp({ engine: notReady, config: defaultConfig, logger });
+  const body = JSON.stringify({
+    subject: { type: 'user', id: 'U1', properties: { email: 'a@acme.example', role: 'member' } },
+    action: { name: 'app.connect' },
+    resource: { type: 'app', id: 'x' },
+    context: { org: 'acme.example' },
+  });
+  const post = (b: string) =>
+    app.request('/access/v1/evaluation', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: b,
+    });
+  assert.is((await post(body)).status, 503);
+  assert.is((await app.request('/admin/v1/orgs/acme.example/decisions')).status, 401);
+  const answered = lines
+    .filter((l) => l.status === 503 || l.status === 401)
+    .filter((l) => l.msg !== 'request');
+  assert.equal(
+    answered.map((l) => [l.status, l.level]),
+    [
+      [503, 30],
+      [401, 20],
+    ],
+  );
+  assert.ok(
+    lines.every((l) => l.level < 50 && l.err === undefined),
+    'no error-level line, no stack',
+  );
+  notReady.close();
 });
 
 test.run();

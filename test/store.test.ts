@@ -1,7 +1,7 @@
 // One suite, every store backend (STYLE.md; hono's common.case.test.ts): the same cases run against the
 // memory store, in-memory SQLite and a SQLite file, then the SQLite-only cases (files, migrations, pragmas).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -854,6 +854,51 @@ sqlite(
       'the other process committed too',
     );
     await store.close();
+  },
+);
+
+sqlite(
+  'serve on a read-only store file exits 2 at start, naming the file (not a server that is never ready)',
+  async () => {
+    const db = tempDb();
+    await openStore(db).close();
+    const dir = join(db, '..');
+    // The directory stays writable (SQLite may make its -shm there); the file itself is read-only.
+    chmodSync(dir, 0o777);
+    chmodSync(join(dir, '..'), 0o755);
+    chmodSync(db, 0o444);
+    const root = join(import.meta.dirname, '..');
+    // root ignores file modes: run as nobody then.
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'bin', 'appwarden.js'),
+        'serve',
+        '--policy',
+        join(root, 'examples', 'policy-repo'),
+        '--port',
+        '0',
+        '--store',
+        db,
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, APPWARDEN_TOKEN_SHA256: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...asNobody,
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    clearTimeout(timer);
+    assert.is(code, 2, stderr);
+    assert.match(stderr, /is not writable/);
+    assert.ok(stderr.includes(db), stderr);
   },
 );
 

@@ -374,11 +374,33 @@ function migrate(db: Database.Database, location: string): void {
 }
 
 /**
+ * A write in a transaction rolled back. A read-only file (or directory) opens and migrates fine when its
+ * schema is current, and then every go-live fails: a server that never becomes ready. Refuse it at open.
+ * @throws EngineError `io_error` naming the file
+ */
+function probeWritable(db: Database.Database, path: string): void {
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec('CREATE TABLE appwarden_write_probe (x INTEGER)');
+    } finally {
+      if (db.inTransaction) db.exec('ROLLBACK');
+    }
+  } catch (err) {
+    db.close();
+    throw new EngineError(
+      'io_error',
+      `store ${path} is not writable (${(err as Error)?.message ?? String(err)}): every decision and go-live is recorded there; fix the permissions of the file and its directory, or give another --store`,
+    );
+  }
+}
+
+/**
  * Opens (creating it and its directory when missing) a SQLite store at `path`; `:memory:` for a private
  * in-memory database. WAL journal, `synchronous=FULL` unless told otherwise, a 5 s busy timeout, and the
  * migrations of {@link MIGRATIONS} applied.
- * @throws EngineError `io_error` when the file cannot be opened or migrated; `invalid_config` when its
- *   schema is newer than this code.
+ * @throws EngineError `io_error` when the file cannot be opened, migrated or written; `invalid_config` when
+ *   its schema is newer than this code.
  */
 export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Store {
   let db: Database.Database;
@@ -393,6 +415,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
   } catch (err) {
     throw storeError('open', path, err);
   }
+  if (path !== ':memory:') probeWritable(db, path);
 
   const stmt = {
     insertGoLive: db.prepare(
