@@ -416,7 +416,17 @@ async function serve(opts: ServeOptions, source: string, io: CliIo): Promise<num
   );
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    running = await startServer({ engine, config, logger, watchPath: source, store });
+    const grace = Number(process.env.APPWARDEN_SHUTDOWN_GRACE_MS);
+    running = await startServer({
+      engine,
+      config,
+      logger,
+      watchPath: source,
+      store,
+      ...(process.env.APPWARDEN_SHUTDOWN_GRACE_MS && Number.isInteger(grace) && grace >= 0
+        ? { shutdownGraceMs: grace }
+        : {}),
+    });
   } catch (err) {
     await store.close();
     if (isEngineError(err)) for (const i of err.issues) io.stderr(`appwarden: ${formatIssue(i)}\n`);

@@ -36,7 +36,16 @@ export interface StartOptions {
    * RunningServer.close}. None: a private in-memory store, closed by `close()`.
    */
   store?: Store;
+  /**
+   * Longest `close()` waits for busy connections, ms (default 10,000; env `APPWARDEN_SHUTDOWN_GRACE_MS` in
+   * `appwarden serve`). Until then every answer says `Connection: close` and idle connections are closed as
+   * they appear; at the deadline every connection still open is closed.
+   */
+  shutdownGraceMs?: number;
 }
+
+/** Default of {@link StartOptions.shutdownGraceMs}. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * Refuses a configuration that would serve decisions unauthenticated beyond this machine: with no token
@@ -67,6 +76,7 @@ export async function startServer({
   logger,
   watchPath,
   store,
+  shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS,
 }: StartOptions): Promise<RunningServer> {
   assertSafeBinding(config);
   const ownStore = store ? null : openStore(':memory:');
@@ -87,6 +97,13 @@ export async function startServer({
       void ownStore?.close();
       reject(err);
     });
+  });
+  const http = server as import('node:http').Server;
+  let closing = false;
+  // Before Hono's listener: once shutdown starts, each answer tells a keep-alive client to go, and Node
+  // closes the socket after it, so clients that keep sending cannot hold the process open.
+  http.prependListener('request', (_req, res) => {
+    if (closing) res.setHeader('Connection', 'close');
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
@@ -114,11 +131,19 @@ export async function startServer({
     port,
     watcher,
     async close() {
+      closing = true;
       await watcher?.close();
       await new Promise<void>((res) => {
-        server.close(() => res());
-        // Keep-alive connections would hold close() open; idle ones can go now.
-        (server as import('node:http').Server).closeIdleConnections?.();
+        // A busy keep-alive connection becomes idle between requests: close those as they appear.
+        const idle = setInterval(() => http.closeIdleConnections(), 50);
+        // At the deadline whatever is still open goes (a request that slow is cut off).
+        const deadline = setTimeout(() => http.closeAllConnections(), shutdownGraceMs);
+        server.close(() => {
+          clearInterval(idle);
+          clearTimeout(deadline);
+          res();
+        });
+        http.closeIdleConnections();
       });
       // Every answered request waited for its decision-log commit, so nothing is pending here.
       await ownStore?.close();

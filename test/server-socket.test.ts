@@ -1,13 +1,14 @@
 // The decision server over real sockets: body limits with Content-Length and chunked bodies, a real engine
 // behind it, and the refusal to serve unauthenticated beyond loopback.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createEngine, isEngineError } from '../engine/index.ts';
+import { createEngine, isEngineError, openStore, type Store } from '../engine/index.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig } from '../server/config.ts';
 import { type RunningServer, startServer } from '../server/main.ts';
@@ -152,6 +153,78 @@ test('no tokens on a non-loopback host: refused before listening; loopback names
   });
   assert.is((await fetch(`${local.url}/ready`)).status, 503, 'not loaded yet: not ready');
   await local.close();
+});
+
+test('close() finishes while keep-alive clients keep sending: Connection: close, then the deadline', async () => {
+  const engine = createEngine({ policyDir: dir });
+  await engine.load();
+  // Each decision commit takes a few ms (as an fsync does), so connections are busy, not idle, at close.
+  const base = openStore(':memory:');
+  const store: Store = {
+    ...base,
+    appendDecisions: async (...args) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return base.appendDecisions(...args);
+    },
+  };
+  const local = await startServer({
+    engine,
+    config: { ...defaultConfig, port: 0 },
+    logger: silent,
+    store,
+    shutdownGraceMs: 3_000,
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  const failures: string[] = [];
+  let answered = 0;
+  let stop = false;
+  const body = JSON.stringify(REQUEST);
+  const one = () =>
+    new Promise<'again' | 'done'>((res) => {
+      const req = request(
+        `${local.url}/access/v1/evaluation`,
+        { agent, method: 'POST', headers: { 'content-type': 'application/json' } },
+        (r) => {
+          r.resume();
+          r.on('end', () => {
+            if (r.statusCode === 200) answered += 1;
+            else failures.push(`status ${r.statusCode}`);
+            res('again');
+          });
+          r.on('error', (e) => {
+            failures.push(`response ${e.message}`);
+            res('done');
+          });
+        },
+      );
+      // Refused: the listener is gone, so the request was never accepted. Reset on a reused keep-alive
+      // socket: the server closed it idle as the request left (never read; Node's docs say retry), so go again.
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ECONNRESET' && req.reusedSocket) res('again');
+        else {
+          if (e.code !== 'ECONNREFUSED') failures.push(`request ${e.code ?? e.message}`);
+          res('done');
+        }
+      });
+      req.end(body);
+    });
+  const clients = Array.from({ length: 8 }, async () => {
+    while (!stop && (await one()) === 'again') {}
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const before = answered;
+  const started = Date.now();
+  const closed = local.close().then(() => Date.now() - started);
+  const tookMs = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 6_000))]);
+  stop = true;
+  await Promise.all(clients);
+  agent.destroy();
+  await closed;
+  await base.close();
+  engine.close();
+  assert.ok(before > 0, 'the clients were sending');
+  assert.ok(tookMs >= 0 && tookMs < 3_000, `close took ${tookMs} ms (-1: still open after 6 s)`);
+  assert.equal(failures, [], 'no accepted request failed');
 });
 
 test.run();
