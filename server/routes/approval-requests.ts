@@ -18,6 +18,7 @@ import { requireAdminRole } from '../auth.ts';
 import { readJsonObject } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
 import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
+import { assertReady } from './evaluation.ts';
 
 /** Path of the platform's route (the `approval_request.href` of a denied app.connect). */
 export const APPROVAL_REQUESTS_PATH = '/v1/orgs/:org/approval-requests';
@@ -154,16 +155,7 @@ export function registerApprovalRequestRoutes(
 ): void {
   app.post(APPROVAL_REQUESTS_PATH, async (c) => {
     const org = c.req.param('org').toLowerCase();
-    if (!engine.isReady) {
-      throw new HttpError(
-        503,
-        'not_ready',
-        'no valid policy is live yet; try again once /ready answers 200',
-        {
-          headers: { 'Retry-After': '1' },
-        },
-      );
-    }
+    assertReady(engine);
     const body = await readJsonObject(c, config.maxBodyBytes);
     const n = readNewRequest(body);
     const orgData = engine.data?.orgs[org];

@@ -8,6 +8,7 @@ import { requireAdminRole } from '../auth.ts';
 import { readJsonObject } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
 import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
+import { assertReady } from './evaluation.ts';
 
 /** Path of the platform's route (decision-API token, like approval requests). */
 export const MEMBER_JOINED_PATH = '/v1/orgs/:org/events/member-joined';
@@ -88,16 +89,7 @@ export function registerMemberRoutes(
 ): void {
   app.post(MEMBER_JOINED_PATH, async (c) => {
     const org = c.req.param('org').toLowerCase();
-    if (!engine.isReady) {
-      throw new HttpError(
-        503,
-        'not_ready',
-        'no valid policy is live yet; try again once /ready answers 200',
-        {
-          headers: { 'Retry-After': '1' },
-        },
-      );
-    }
+    assertReady(engine);
     const m = readMemberJoined(await readJsonObject(c, config.maxBodyBytes));
     const orgData = Object.hasOwn(engine.data?.orgs ?? {}, org) ? engine.data?.orgs[org] : undefined;
     if (!orgData) throw new HttpError(404, 'not_found', `no live policy declares org ${org}`);
