@@ -10,6 +10,7 @@ import { createEngine, openStore, parseRfc3339 } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig } from '../server/config.ts';
+import { adminTokens, asAdmin } from './support/admins.ts';
 
 const root = join(import.meta.dirname, '..');
 const dirs: string[] = [];
@@ -24,10 +25,7 @@ const PEOPLE = {
   other_org_admin: 'dana.whitfield@acme.example',
 } as const;
 type Who = keyof typeof PEOPLE;
-const ADMIN_TOKENS = Object.entries(PEOPLE).map(([who, email]) => ({
-  email,
-  tokenSha256: sha256Hex(`tok-${who}-0123456789`),
-}));
+const ADMIN_TOKENS = adminTokens(PEOPLE);
 const PLATFORM = 'platform-token-0123456789';
 
 const at = (t: string) => parseRfc3339(t) as number;
@@ -66,7 +64,7 @@ async function setup(existing?: { dir: string; db: string }) {
   };
   const admin = (path: string, who: Who = 'super_admin') =>
     app.request(`/admin/v1/orgs/globex.example${path}`, {
-      headers: { authorization: `Bearer tok-${who}-0123456789` },
+      headers: { ...asAdmin(who) },
     });
   const close = async () => {
     engine.close();

@@ -8,8 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { blockApp, createEngine, openStore, parseRfc3339 } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
-import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig } from '../server/config.ts';
+import { adminTokens, asAdmin } from './support/admins.ts';
 
 const root = join(import.meta.dirname, '..');
 const dirs: string[] = [];
@@ -24,10 +24,7 @@ const PEOPLE = {
   other_org_admin: 'hank.scorpio@globex.example',
 } as const;
 type Who = keyof typeof PEOPLE;
-const ADMIN_TOKENS = Object.entries(PEOPLE).map(([who, email]) => ({
-  email,
-  tokenSha256: sha256Hex(`tok-${who}-0123456789`),
-}));
+const ADMIN_TOKENS = adminTokens(PEOPLE);
 
 async function setup() {
   const tmp = mkdtempSync(join(tmpdir(), 'appwarden-edits-'));
@@ -48,7 +45,7 @@ async function setup() {
     app.request(`/admin/v1/orgs/acme.example${path}`, {
       method,
       headers: {
-        authorization: `Bearer tok-${who}-0123456789`,
+        ...asAdmin(who),
         ...(body === undefined || body === null ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined || body === null ? {} : { body: JSON.stringify(body) }),

@@ -9,8 +9,8 @@ import * as assert from 'uvu/assert';
 import { tokenExpiry } from '../engine/history.ts';
 import { createEngine, type Engine, formatRfc3339, openStore, type Store } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
-import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig } from '../server/config.ts';
+import { ACME_PEOPLE, adminTokens, asAdmin } from './support/admins.ts';
 
 const root = join(import.meta.dirname, '..');
 const dirs: string[] = [];
@@ -18,20 +18,10 @@ test.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const PEOPLE = {
-  super_admin: 'dana.whitfield@acme.example',
-  admin: 'helpdesk@acme.example',
-  division_admin: 'division.lead@acme.example',
-  member: 'ann@acme.example',
-  guest: 'visitor@partner.example',
-  other_org_admin: 'hank.scorpio@globex.example',
-} as const;
+const PEOPLE = ACME_PEOPLE;
 type Who = keyof typeof PEOPLE;
-const as = (who: Who) => ({ authorization: `Bearer tok-${who}-0123456789` });
-const ADMIN_TOKENS = Object.entries(PEOPLE).map(([who, email]) => ({
-  email,
-  tokenSha256: sha256Hex(`tok-${who}-0123456789`),
-}));
+const as = (who: Who) => asAdmin(who);
+const ADMIN_TOKENS = adminTokens(PEOPLE);
 
 /** A copy of the example repository (so a test may edit it), an engine over it and a file store. */
 async function setup(existing?: { dir: string; db: string }) {
