@@ -38,8 +38,22 @@ export interface DecisionLogging {
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
+ * The input to keep for impact replay (DESIGN §7): the request's subject, action, resource and context as
+ * sent, without `subject.properties.email` (no decision depends on it; the log keeps no emails). Token
+ * values never reach this point (SPEC §4 rejects secret-looking fields before evaluation).
+ */
+export function replayInput(request: unknown): Record<string, unknown> | null {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) return null;
+  const { subject, action, resource, context } = request as Record<string, unknown>;
+  const input: Record<string, unknown> = structuredClone({ subject, action, resource, context });
+  const props = (input.subject as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (props && typeof props === 'object') delete props.email;
+  return input;
+}
+
+/**
  * The record of a served decision, from the request it answered: ids, types, the subject's role, the
- * outcome. Nothing else of the request is kept — no token properties, no emails (SPEC §6: never a secret).
+ * outcome, and the input for replay without the subject's email (SPEC §6: never a secret).
  */
 export function decisionRecord(decision: Decision, made: Made | undefined): DecisionRecord {
   const req = (made?.request ?? {}) as Record<string, Record<string, unknown> | undefined>;
@@ -60,6 +74,7 @@ export function decisionRecord(decision: Decision, made: Made | undefined): Deci
     reason: decision.context.reason.code,
     revision: decision.context.revision,
     latency_us: made?.latency_us ?? 0,
+    input: replayInput(made?.request),
   };
 }
 

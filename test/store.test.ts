@@ -47,6 +47,15 @@ function record(i: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
     reason: i % 4 === 0 ? 'app_blocked' : 'allowed',
     revision: 'rev0000000000001',
     latency_us: 40 + i,
+    // Every other record carries its input (impact replay), the others are rows from before migration 7.
+    input:
+      i % 2 === 0
+        ? {
+            subject: { type: 'user', id: `U${i % 3}` },
+            action: { name: 'app.connect' },
+            context: { org: 'acme.example' },
+          }
+        : null,
     ...over,
   };
 }
@@ -778,12 +787,15 @@ sqlite('a database made by an older appwarden gets the newer migrations and keep
   const db = new Database(path);
   db.exec(
     'DROP TABLE tokens; DROP TABLE request_events; DROP TABLE approval_requests; DROP TABLE connected_apps; ' +
-      'DROP TABLE app_usage_daily; DROP TABLE app_users; DROP TABLE member_joins; DROP TABLE member_blocked_apps',
+      'DROP TABLE app_usage_daily; DROP TABLE app_users; DROP TABLE member_joins; DROP TABLE member_blocked_apps; ' +
+      'ALTER TABLE decision_log DROP COLUMN input_json',
   );
   db.prepare('DELETE FROM schema_migrations WHERE version > 1').run();
   db.close();
   const upgraded = openStore(path);
   assert.equal(await upgraded.getDecision('d-0001'), record(1));
+  await upgraded.appendDecisions([record(4)]);
+  assert.equal((await upgraded.getDecision('d-0004'))?.input, record(4).input, 'the input column is back');
   await upgraded.appendDecisions([record(2)], [sighting('T1')]);
   assert.is((await upgraded.getToken('acme.example', 'T1'))?.id, 'T1');
   assert.equal(await upgraded.listApprovalRequests({ org: 'acme.example' }), []);

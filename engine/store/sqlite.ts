@@ -208,6 +208,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS decision_log_action ON decision_log (org, action, seq);
     `,
   },
+  {
+    version: 7,
+    name: 'decision log keeps the input for impact replay',
+    sql: `
+      -- The input as sent minus the subject's email (JSON); NULL on rows logged before this migration.
+      ALTER TABLE decision_log ADD COLUMN input_json TEXT;
+    `,
+  },
 ];
 
 /**
@@ -323,6 +331,7 @@ interface DecisionRow {
   reason: string;
   revision: string;
   latency_us: number;
+  input_json: string | null;
 }
 
 function fromRow(r: DecisionRow): DecisionRecord {
@@ -340,6 +349,7 @@ function fromRow(r: DecisionRow): DecisionRecord {
     reason: r.reason,
     revision: r.revision,
     latency_us: r.latency_us,
+    input: r.input_json === null ? null : (JSON.parse(r.input_json) as Record<string, unknown>),
   };
 }
 
@@ -433,9 +443,9 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     removeImport: db.prepare('DELETE FROM imported_history WHERE org = ?'),
     insertDecision: db.prepare(
       `INSERT INTO decision_log (decision_id, at_ms, org, action, subject_type, subject_id, subject_role,
-         resource_type, resource_id, decision, reason, revision, latency_us)
+         resource_type, resource_id, decision, reason, revision, latency_us, input_json)
        VALUES (@decision_id, @at_ms, @org, @action, @subject_type, @subject_id, @subject_role,
-         @resource_type, @resource_id, @decision, @reason, @revision, @latency_us)`,
+         @resource_type, @resource_id, @decision, @reason, @revision, @latency_us, @input_json)`,
     ),
     getDecision: db.prepare('SELECT * FROM decision_log WHERE decision_id = ?'),
     getToken: db.prepare('SELECT * FROM tokens WHERE org = ? AND id = ?'),
@@ -555,7 +565,13 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
       sightings: readonly TokenSighting[],
       usage: readonly UsageSighting[],
     ) => {
-      for (const r of records) stmt.insertDecision.run({ ...r, decision: r.decision ? 1 : 0 });
+      for (const { input, ...r } of records) {
+        stmt.insertDecision.run({
+          ...r,
+          decision: r.decision ? 1 : 0,
+          input_json: input === undefined || input === null ? null : JSON.stringify(input),
+        });
+      }
       let newestDay = Number.NEGATIVE_INFINITY;
       for (const u of usage) {
         const day = Math.floor(u.at / DAY_SECONDS);

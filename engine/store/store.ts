@@ -58,6 +58,12 @@ export interface DecisionRecord {
   revision: string;
   /** Time spent deciding (validation, input, Wasm evaluation), microseconds. */
   latency_us: number;
+  /**
+   * The decision's input as the caller sent it, minus `subject.properties.email` (DESIGN §7): what impact
+   * replay re-evaluates under another revision. Secret-looking values never get this far (SPEC §4 rejects
+   * them). Null on rows logged before the store's migration 7.
+   */
+  input: Record<string, unknown> | null;
 }
 
 /** A page request of {@link Store.queryDecisions}; newest first. */
