@@ -24,6 +24,51 @@ export interface ServerConfig {
   maxBatchItems: number;
   /** Quiet time after the last file event before a reload, in milliseconds. */
   reloadDebounceMs: number;
+  /** pino level of the server's log (`info` by default; `debug` adds one line per request). */
+  logLevel: LogLevel;
+  /**
+   * Base URL that links in emails point at (the admin API / UI), without a trailing slash, e.g.
+   * `https://appwarden.example.com`. Default `http://127.0.0.1:8181`.
+   */
+  publicUrl: string;
+  /** Outgoing email (SPEC §6 notification outbox). */
+  smtp: SmtpConfig;
+  /** The notification worker (SPEC §6 "retried until delivered"). */
+  notifications: NotificationsConfig;
+}
+
+/** pino's levels. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * SMTP settings. With neither `url` nor `host` set, emails are written as `.eml` files into
+ * {@link NotificationsConfig.outboxDir} instead of being sent (so `npm start` needs no mail server).
+ */
+export interface SmtpConfig {
+  /** `smtp://user:pass@host:587` or `smtps://…:465`; when set, wins over host/port/secure/user/password. */
+  url: string | null;
+  host: string | null;
+  /** Default 587 (465 when `secure`). */
+  port: number;
+  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  secure: boolean;
+  user: string | null;
+  /** Never logged nor printed: `config print` masks it. */
+  password: string | null;
+  /** The From address, e.g. `appwarden <appwarden@example.com>`. */
+  from: string;
+}
+
+/** How the outbox worker sends (SPEC §6). */
+export interface NotificationsConfig {
+  /** Where the file transport writes `.eml` files when no SMTP server is configured. Default `var/outbox`. */
+  outboxDir: string;
+  /** Attempts before a message goes to the dead-letter state. Default 8. */
+  maxAttempts: number;
+  /** Delay before the first retry, seconds; doubled each attempt (with jitter), capped at one hour. Default 30. */
+  retryBaseSeconds: number;
+  /** How often the worker looks for due messages, milliseconds. Default 1,000. */
+  pollMs: number;
 }
 
 /** One admin API caller: who (an email, lower-cased) and the SHA-256 hex digest of their token (never the token). */
@@ -32,7 +77,10 @@ export interface AdminToken {
   tokenSha256: string;
 }
 
-/** The defaults: loopback on 8181, no tokens, 64 KiB bodies, 100 batch items, 200 ms debounce. */
+/**
+ * The defaults: loopback on 8181, no tokens, 64 KiB bodies, 100 batch items, 200 ms debounce, log level
+ * info, emails as files in var/outbox.
+ */
 export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
   host: '127.0.0.1',
   port: 8181,
@@ -41,6 +89,18 @@ export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
   maxBodyBytes: 64 * 1024,
   maxBatchItems: 100,
   reloadDebounceMs: 200,
+  logLevel: 'info',
+  publicUrl: 'http://127.0.0.1:8181',
+  smtp: Object.freeze({
+    url: null,
+    host: null,
+    port: 587,
+    secure: false,
+    user: null,
+    password: null,
+    from: 'appwarden <appwarden@localhost>',
+  }),
+  notifications: Object.freeze({ outboxDir: 'var/outbox', maxAttempts: 8, retryBaseSeconds: 30, pollMs: 1000 }),
 });
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -86,7 +146,13 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: { host?: string; port?: number } = {},
 ): ServerConfig {
-  const config: ServerConfig = { ...defaultConfig, tokenSha256: [], adminTokens: [] };
+  const config: ServerConfig = {
+    ...defaultConfig,
+    tokenSha256: [],
+    adminTokens: [],
+    smtp: { ...defaultConfig.smtp },
+    notifications: { ...defaultConfig.notifications },
+  };
   const issues: Issue[] = [];
   const where = file ? { file } : {};
   if (file) {
