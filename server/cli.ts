@@ -1,6 +1,7 @@
 // The appwarden CLI (validate, eval, serve, build, history import, policy edits, operator commands): commander over
 // engine/index.ts; exit 0 ok, 1 invalid, 2 usage or runtime error.
 import { readFileSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
@@ -440,20 +441,41 @@ async function serve(opts: ServeOptions, source: string, io: CliIo): Promise<num
 
   return new Promise<number>((resolvePromise) => {
     const onHup = () => void running.watcher?.reload('SIGHUP');
-    const stop = (signal: string) => {
+    let stopping = false;
+    // SIGTERM / SIGINT: graceful shutdown, exit 0 (docs/operations.md "Shutdown"). A second one while it runs
+    // means the operator will not wait: exit at once with the shell's code for that signal (143, 130).
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        const exitCode = 128 + (osConstants.signals[signal] ?? 15);
+        logger.warn({ signal, exit_code: exitCode }, 'second signal during shutdown: exiting now');
+        process.exit(exitCode);
+      }
+      stopping = true;
       logger.info({ signal }, 'shutting down');
       process.off('SIGHUP', onHup);
       // close() waits for open requests, whose decisions the log commits first; then the store can go.
       void running
         .close()
         .then(() => store.close())
-        .then(() => {
-          engine.close();
-          resolvePromise(EXIT.ok);
+        .then(
+          () => {
+            engine.close();
+            logger.info({ signal, exit_code: EXIT.ok }, 'shutdown: store closed; exiting');
+            return EXIT.ok;
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            return EXIT.error;
+          },
+        )
+        .then((exitCode) => {
+          // Whatever a library left open (a timer, a socket) must not keep a stopped server alive.
+          setTimeout(() => process.exit(exitCode), 2_000).unref();
+          resolvePromise(exitCode);
         });
     };
     process.on('SIGHUP', onHup);
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 }

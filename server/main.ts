@@ -20,7 +20,12 @@ export interface RunningServer {
   port: number;
   /** The hot-reload watcher, or null when watching is off. */
   watcher: PolicyWatcher | null;
-  /** Stops accepting connections, stops the watcher, and resolves when open requests are done. */
+  /**
+   * Graceful shutdown (docs/operations.md "Shutdown"): stops accepting connections, stops the watcher,
+   * answers open requests (with `Connection: close`) until the grace deadline, then closes what is left,
+   * and resolves once every request handler has returned, so every answered decision is committed. Each step
+   * is logged at info. Calling it again returns the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -81,10 +86,20 @@ export async function startServer({
   assertSafeBinding(config);
   const ownStore = store ? null : openStore(':memory:');
   const app = createApp({ engine, config, logger, store: store ?? (ownStore as Store) });
+  // Requests whose handler has not returned yet. A handler returns only after its decisions are committed
+  // (server/decision-log.ts), so once this set is empty the decision log has nothing pending.
+  const handling = new Set<Promise<unknown>>();
+  const fetch = (req: Request, env: unknown): Promise<unknown> => {
+    const answer = Promise.resolve(app.fetch(req, env as never));
+    handling.add(answer);
+    const done = () => handling.delete(answer);
+    answer.then(done, done);
+    return answer;
+  };
   const server = await new Promise<ReturnType<typeof serve>>((resolvePromise, reject) => {
     const s = serve(
       {
-        fetch: app.fetch,
+        fetch,
         hostname: config.host,
         port: config.port,
         // A decision request is small and fast; a client that trickles its headers or body is holding a
@@ -109,6 +124,7 @@ export async function startServer({
   const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   let watcher: PolicyWatcher | null = null;
+  let closed: Promise<void> | undefined;
   if (watchPath !== undefined) {
     watcher = createWatcher({ engine, path: watchPath, debounceMs: config.reloadDebounceMs, logger });
     await watcher.ready;
@@ -130,23 +146,54 @@ export async function startServer({
     url,
     port,
     watcher,
-    async close() {
-      closing = true;
-      await watcher?.close();
-      await new Promise<void>((res) => {
-        // A busy keep-alive connection becomes idle between requests: close those as they appear.
-        const idle = setInterval(() => http.closeIdleConnections(), 50);
-        // At the deadline whatever is still open goes (a request that slow is cut off).
-        const deadline = setTimeout(() => http.closeAllConnections(), shutdownGraceMs);
-        server.close(() => {
-          clearInterval(idle);
-          clearTimeout(deadline);
-          res();
-        });
-        http.closeIdleConnections();
-      });
-      // Every answered request waited for its decision-log commit, so nothing is pending here.
-      await ownStore?.close();
+    close() {
+      closed ??= shutdown();
+      return closed;
     },
   };
+
+  // The order (docs/operations.md "Shutdown"): stop accepting, stop the watcher, let open requests finish
+  // within the grace period, wait for their handlers (so for their decision-log commits), close our store.
+  async function shutdown(): Promise<void> {
+    closing = true;
+    const started = Date.now();
+    let cut = false;
+    const drained = new Promise<void>((res) => {
+      // A busy keep-alive connection becomes idle between requests: close those as they appear.
+      const idle = setInterval(() => http.closeIdleConnections(), 50);
+      // At the deadline whatever is still open goes (a request that slow is cut off).
+      const deadline = setTimeout(() => {
+        cut = true;
+        logger.warn(
+          { grace_ms: shutdownGraceMs, requests: handling.size },
+          'shutdown: grace period over; closing the connections still open',
+        );
+        http.closeAllConnections();
+      }, shutdownGraceMs);
+      server.close(() => {
+        clearInterval(idle);
+        clearTimeout(deadline);
+        res();
+      });
+      http.closeIdleConnections();
+    });
+    logger.info(
+      { grace_ms: shutdownGraceMs, requests: handling.size },
+      'shutdown: no longer accepting connections; finishing open requests',
+    );
+    await watcher?.close();
+    if (watcher) logger.info('shutdown: policy watcher stopped');
+    await drained;
+    logger.info({ ms: Date.now() - started, cut }, 'shutdown: every connection is closed');
+    // Handlers cut off at the deadline end at once (their body read fails); one still awaiting its commit
+    // ends with the next group commit. Bounded anyway, so a stuck handler cannot hold the process.
+    if (handling.size > 0) {
+      await Promise.race([
+        Promise.allSettled([...handling]),
+        new Promise((r) => setTimeout(r, 1_000).unref()),
+      ]);
+    }
+    logger.info({ unfinished: handling.size }, 'shutdown: decision log flushed (every handler has returned)');
+    await ownStore?.close();
+  }
 }
