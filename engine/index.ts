@@ -38,6 +38,7 @@ export {
   type EngineOptions,
   type LoadResult,
   loadAndValidate,
+  type ReloadEvent,
   type ReloadStatus,
   toWireDecision,
 } from './engine.ts';
@@ -77,6 +78,7 @@ export {
   importHistoryFile,
   MAX_DECISION_PAGE,
   type MemberBlockedApp,
+  MIGRATIONS,
   type MemberJoin,
   type NewApprovalRequest,
   openStore,
@@ -92,6 +94,14 @@ export {
   USAGE_DAYS,
   type UsageSighting,
 } from './store/index.ts';
+export type { DecisionLogOptions } from './store/decision-log.ts';
 export { DAY, formatRfc3339, nowSeconds, parseRfc3339 } from './time.ts';
 export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';
+export {
+  didYouMean,
+  type IdentifiedSchema,
+  validateValue,
+  validateYamlDocument,
+} from './validator.ts';
 export { createWatcher, type PolicyWatcher, type ReloadOutcome, type WatcherOptions } from './watcher.ts';
+export { formatPath, type ParsedYaml, type PathSegment, type Position } from './yaml.ts';

@@ -14,6 +14,7 @@ import {
   hasInvisible,
   type ParsedYaml,
   type PathSegment,
+  parseYaml,
   quote,
   stripInvisible,
   truncate,
@@ -227,7 +228,19 @@ function describeValueError(
           hint: `write it as a list: [${/^[\w.@+-]+$/.test(item) ? item : quote(item)}]`,
         };
       }
-      return { message: `${label} must be ${TYPE_WORDS[want] ?? want}, not ${describeValue(value)}` };
+      // A nullable field's type is `string,null`: both named in words.
+      const words = want
+        .split(',')
+        .map((w) => TYPE_WORDS[w] ?? w)
+        .join(' or ');
+      return { message: `${label} must be ${words}, not ${describeValue(value)}` };
+    }
+    case 'minimum':
+    case 'maximum': {
+      const limit = Number((err.params as { limit: number }).limit);
+      return {
+        message: `${label} must be ${err.keyword === 'minimum' ? 'at least' : 'at most'} ${limit}, not ${describeValue(value)}`,
+      };
     }
     case 'enum':
       return enumError(label, schema?.enum ?? [], value);
@@ -568,4 +581,69 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
+}
+
+/** A JSON Schema (draft 2020-12) with an `$id`, by which it is compiled once and cached. */
+export type IdentifiedSchema = { $id: string } & Record<string, unknown>;
+
+function compiled(schema: IdentifiedSchema): ValidateFunction {
+  const ajv = getAjv();
+  const known = ajv.getSchema(schema.$id);
+  if (known) return known;
+  ajv.addSchema(schema);
+  return validatorFor(schema.$id);
+}
+
+/**
+ * Parses and validates one YAML document of any kind against `schema` with the same rules and
+ * messages as org policy files: the hardened YAML 1.2 core reader ({@link parseYaml}: duplicate
+ * keys, `%YAML` directives, aliases, tags, control characters) and ajv 2020 with every error at
+ * file:line:column, the field path, and a did-you-mean for unknown keys. Used for the server's config
+ * file (schemas/server-config.schema.json).
+ *
+ * @param text the file's text
+ * @param file the path reported in issues (as the user gave it)
+ * @param schema the JSON Schema, with an `$id` (compiled once per `$id`)
+ * @param options.emptyAs the value of a file with no document (only comments or nothing); without it an
+ *   empty file is an issue
+ * @returns the value and the parsed file (positions) when the YAML could be read, and every issue (empty when
+ *   valid); problems in the text never throw
+ */
+export function validateYamlDocument(
+  text: string,
+  file: string,
+  schema: IdentifiedSchema,
+  options: { emptyAs?: unknown } = {},
+): { value?: unknown; parsed?: ParsedYaml; issues: Issue[] } {
+  const result = parseYaml(file, text);
+  if (!result.parsed) {
+    const empty = result.issues.length === 1 && result.issues[0]?.message === 'file is empty';
+    if (empty && 'emptyAs' in options) return { value: options.emptyAs, issues: [] };
+    return { issues: result.issues };
+  }
+  const validate = compiled(schema);
+  const issues = validate(result.parsed.value) ? [] : mapAjvErrors(validate.errors ?? [], result.parsed);
+  return { value: result.parsed.value, parsed: result.parsed, issues };
+}
+
+/**
+ * Validates a value that has no source file (e.g. built from environment variables) against `schema`,
+ * with the messages of {@link validateYamlDocument}. The issues carry `path` (`server.port`) and no
+ * file, line or column.
+ *
+ * @returns the issues, empty when valid
+ */
+export function validateValue(value: unknown, schema: IdentifiedSchema): Issue[] {
+  const validate = compiled(schema);
+  if (validate(value)) return [];
+  const nowhere: ParsedYaml = {
+    file: '',
+    value,
+    positionOf: () => ({ line: 0, column: 0 }),
+    sourceOf: () => undefined,
+    tagOf: () => undefined,
+  };
+  return mapAjvErrors(validate.errors ?? [], nowhere).map(
+    ({ file: _f, line: _l, column: _c, ...rest }) => rest,
+  );
 }
