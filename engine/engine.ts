@@ -92,6 +92,28 @@ export interface ReloadStatus {
   warnings?: Issue[];
 }
 
+/**
+ * What one {@link Engine.load} attempt did, for listeners ({@link Engine.onReload}: metrics, logs).
+ * `outcome`: `ok` a revision is live (new or unchanged); `rejected` the sources are invalid
+ * (`invalid_policy` | `invalid_history` | `invalid_bundle`: every problem is in the error's issues);
+ * `error` they could not be read or loaded (`io_error`, `wasm_load_error`, a store failure, anything else).
+ * On `rejected` and `error` the previous revision stays live (SPEC §7).
+ */
+export interface ReloadEvent {
+  outcome: 'ok' | 'rejected' | 'error';
+  /** When the attempt started, epoch seconds UTC (the engine's clock, as `/health` shows it). */
+  at: number;
+  /** How long the attempt took, milliseconds. */
+  ms: number;
+  /** The live revision after the attempt (null: none yet), and before it. */
+  revision: string | null;
+  previous: string | null;
+  /** The load's result (`ok` only). */
+  result?: LoadResult;
+  /** What the load threw (`rejected` and `error` only). */
+  error?: unknown;
+}
+
 /** A decision engine: see {@link createEngine}. */
 export interface Engine {
   /**
@@ -145,6 +167,13 @@ export interface Engine {
    * (SPEC §5, without the join-time rule), epoch seconds UTC; null before the first load.
    */
   tokenExpiry(org: string, created: number): number | null;
+  /**
+   * Calls `listener` after every {@link Engine.load} attempt, whoever made it (watcher, SIGHUP, a test), once
+   * the live state reflects it. A listener that throws is ignored (it never fails a load). Optional in the
+   * interface so that stand-in engines (tests) need not have it; {@link createEngine}'s always does.
+   * @returns a function that removes the listener
+   */
+  onReload?(listener: (event: ReloadEvent) => void): () => void;
   /** Releases the loaded policy. */
   close(): void;
 }
@@ -198,6 +227,9 @@ function changesOf(rows: readonly GoLiveRecord[]): Map<string, { at: number; set
   return out;
 }
 
+// Load errors that mean "the sources are invalid" (a reload `rejected`), not "they could not be loaded" (`error`).
+const REJECTED = ['invalid_policy', 'invalid_history', 'invalid_bundle'] as const;
+
 const MESSAGES: Record<string, string> = {
   evaluation_undefined: 'the policy gave no decision for this input; denied (fail closed)',
 };
@@ -250,6 +282,22 @@ export function createEngine(opts: EngineOptions): Engine {
   }
   const clock = opts.clock ?? nowSeconds;
   let live: Live | null = null;
+  const reloadListeners = new Set<(event: ReloadEvent) => void>();
+  function emitReload(event: ReloadEvent): void {
+    for (const l of reloadListeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener (metrics, logs) never fails a load.
+      }
+    }
+  }
+  /** Emits the `ok` event of a load that started at `at` (performance.now() `started`) and returns its result. */
+  function loaded(at: number, started: number, previous: string | null, result: LoadResult): LoadResult {
+    const ms = Math.round((performance.now() - started) * 100) / 100;
+    emitReload({ outcome: 'ok', at, ms, revision: result.revision, previous, result });
+    return result;
+  }
   let lastReload: ReloadStatus | null = null;
   let timeline = new HistoryTimeline();
   // Per org, when its token settings went live, in order, replayed onto (possibly edited) history files.
@@ -357,6 +405,8 @@ export function createEngine(opts: EngineOptions): Engine {
   const engine: Engine = {
     async load() {
       const at = clock();
+      const started = performance.now();
+      const previous = live?.revision ?? null;
       try {
         const { data, wasm, module, histories, catalog, warnings } = await readSources();
         const warned = warnings.length > 0 ? { warnings } : {};
@@ -370,13 +420,13 @@ export function createEngine(opts: EngineOptions): Engine {
           // The catalog is not in the revision (it decides nothing): an edit of it alone still goes live.
           live.catalog = catalog;
           lastReload = { at, ok: true, revision, ...warned };
-          return {
+          return loaded(at, started, previous, {
             revision,
             changed: false,
             orgs: Object.keys(data.orgs).sort(),
             liveSince: live.liveSince,
             warnings,
-          };
+          });
         }
         // Build everything first; the swap below is one assignment.
         const policy = loadPolicy(module, data, opts.memory);
@@ -427,10 +477,25 @@ export function createEngine(opts: EngineOptions): Engine {
         timeline = nextTimeline;
         live = { revision, data, policy, liveSince: at, histories, catalog };
         lastReload = { at, ok: true, revision, ...warned };
-        return { revision, changed: true, orgs: Object.keys(data.orgs).sort(), liveSince: at, warnings };
+        return loaded(at, started, previous, {
+          revision,
+          changed: true,
+          orgs: Object.keys(data.orgs).sort(),
+          liveSince: at,
+          warnings,
+        });
       } catch (err) {
         const issues = isEngineError(err) ? err.issues : [{ message: String(err) }];
         lastReload = { at, ok: false, issues };
+        const rejected = REJECTED.some((code) => isEngineError(err, code));
+        emitReload({
+          outcome: rejected ? 'rejected' : 'error',
+          at,
+          ms: Math.round((performance.now() - started) * 100) / 100,
+          revision: live?.revision ?? null,
+          previous,
+          error: err,
+        });
         throw err;
       }
     },
@@ -481,8 +546,13 @@ export function createEngine(opts: EngineOptions): Engine {
       if (!live) return null;
       return tokenExpiry(created, timeline.epochs(org.toLowerCase()));
     },
+    onReload(listener) {
+      reloadListeners.add(listener);
+      return () => reloadListeners.delete(listener);
+    },
     close() {
       live = null;
+      reloadListeners.clear();
     },
   };
 

@@ -2,7 +2,9 @@
 // one load at a time, keeping the last good revision live when a change is invalid (SPEC §3, §7).
 import { basename, dirname, resolve, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import { formatIssue, type Issue, isEngineError } from './errors.ts';
+import { type EngineErrorCode, formatIssue, type Issue, isEngineError } from './errors.ts';
+
+const INVALID_SOURCES: readonly EngineErrorCode[] = ['invalid_policy', 'invalid_history', 'invalid_bundle'];
 
 /** The part of the engine the watcher drives: `load()` rebuilds and swaps atomically, or throws and keeps the old. */
 export interface Reloadable {
@@ -86,12 +88,23 @@ export function createWatcher(opts: WatcherOptions): PolicyWatcher {
 
   async function loadOnce(reason: string): Promise<void> {
     const previous = engine.revision;
+    const started = performance.now();
+    const ms = () => Math.round((performance.now() - started) * 100) / 100;
     try {
-      // A full engine's LoadResult carries warnings (e.g. an ignored imported history); other loaders none.
-      const result = (await engine.load()) as { warnings?: Issue[] } | null | undefined;
+      // A full engine's LoadResult carries warnings (e.g. an ignored imported history) and orgs; other loaders none.
+      const result = (await engine.load()) as { warnings?: Issue[]; orgs?: string[] } | null | undefined;
       const outcome: ReloadOutcome = { ok: true, reason, revision: engine.revision, previous };
       logger?.info(
-        { reason, revision: engine.revision, previous, changed: engine.revision !== previous },
+        {
+          event: 'reload',
+          outcome: 'ok',
+          reason,
+          revision: engine.revision,
+          previous,
+          changed: engine.revision !== previous,
+          ...(result?.orgs ? { orgs: result.orgs } : {}),
+          ms: ms(),
+        },
         engine.revision !== previous
           ? 'policy reloaded; new revision live'
           : 'policy reloaded; revision unchanged',
@@ -105,14 +118,19 @@ export function createWatcher(opts: WatcherOptions): PolicyWatcher {
       const issues = isEngineError(error)
         ? error.issues
         : [{ message: String((error as Error)?.message ?? error) }];
+      // Invalid sources are `rejected`; sources that could not be read or loaded are an `error`.
+      const rejected = INVALID_SOURCES.some((c) => isEngineError(error, c));
       logger?.error(
         {
+          event: 'reload',
+          outcome: rejected ? 'rejected' : 'error',
           reason,
+          ms: ms(),
           code: isEngineError(error) ? error.code : 'internal_error',
           live_revision: engine.revision,
           errors: issues.map(formatIssue),
         },
-        `reload rejected (${issues.length} problem${issues.length === 1 ? '' : 's'}); revision ${engine.revision ?? '(none)'} stays live`,
+        `reload ${rejected ? 'rejected' : 'failed'} (${issues.length} problem${issues.length === 1 ? '' : 's'}); revision ${engine.revision ?? '(none)'} stays live`,
       );
       opts.onReload?.({ ok: false, reason, revision: engine.revision, previous, error });
     }

@@ -20,6 +20,14 @@ export interface DecisionLog {
   flush(): Promise<void>;
   /** Counters since creation: commits (transactions) and records written. */
   readonly stats: { commits: number; records: number; failures: number };
+  /** Records appended and not committed yet (queued plus the commit in flight): the queue depth gauge. */
+  readonly depth: number;
+}
+
+/** Options of {@link createDecisionLog}. */
+export interface DecisionLogOptions {
+  /** Called after each commit with its number of records, whether it succeeded and its duration in seconds (metrics). */
+  onCommit?: (records: number, ok: boolean, seconds: number) => void;
 }
 
 interface Waiter {
@@ -33,7 +41,7 @@ interface Waiter {
  * so throughput grows with concurrency while each request still waits only for the next commit. One
  * commit at a time: records queued while a commit runs go into the next one.
  */
-export function createDecisionLog(store: Store): DecisionLog {
+export function createDecisionLog(store: Store, opts: DecisionLogOptions = {}): DecisionLog {
   let queue: DecisionRecord[] = [];
   let sightings: TokenSighting[] = [];
   let uses: UsageSighting[] = [];
@@ -41,6 +49,7 @@ export function createDecisionLog(store: Store): DecisionLog {
   let scheduled = false;
   let inFlight: Promise<void> | null = null;
   const stats = { commits: 0, records: 0, failures: 0 };
+  let committing = 0;
 
   function schedule(): void {
     if (scheduled || inFlight) return;
@@ -60,19 +69,31 @@ export function createDecisionLog(store: Store): DecisionLog {
     sightings = [];
     uses = [];
     waiters = [];
+    committing = batch.length;
+    const started = performance.now();
+    const done = (ok: boolean) => {
+      try {
+        opts.onCommit?.(batch.length, ok, (performance.now() - started) / 1000);
+      } catch {
+        // Metrics never fail a commit.
+      }
+    };
     inFlight = store.appendDecisions(batch, batchTokens, batchUses).then(
       () => {
         stats.commits++;
         stats.records += batch.length;
+        done(true);
         for (const w of batchWaiters) w.resolve();
       },
       (err: unknown) => {
         stats.failures++;
+        done(false);
         for (const w of batchWaiters) w.reject(err);
       },
     );
     void inFlight.finally(() => {
       inFlight = null;
+      committing = 0;
       if (queue.length > 0) schedule();
     });
   }
@@ -100,6 +121,9 @@ export function createDecisionLog(store: Store): DecisionLog {
     },
     get stats() {
       return { ...stats };
+    },
+    get depth() {
+      return queue.length + committing;
     },
   };
 }
