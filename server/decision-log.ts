@@ -102,13 +102,23 @@ export function tokenSighting(decision: Decision, made: Made | undefined): Token
   const at = Math.floor((made?.at_ms ?? Date.now()) / 1000);
   const advised = decision.context.advice?.expires_at;
   const created = str(props.created_at);
+  const owner =
+    str(props.owner) ?? (action === 'token.create' && subject.type === 'user' ? str(subject.id) : null);
+  // Where token emails go (SPEC §6): the user's own address, when the user is the owner or creates it.
+  const subjectEmail = str(((subject.properties ?? {}) as Record<string, unknown>).email);
+  const ownerEmail =
+    subject.type === 'user' &&
+    subjectEmail !== null &&
+    (action === 'token.create' || str(subject.id) === owner)
+      ? subjectEmail.toLowerCase()
+      : null;
   const sighting: TokenSighting = {
     org: (str(req.context?.org) ?? '').toLowerCase(),
     id,
     action,
     kind,
-    owner:
-      str(props.owner) ?? (action === 'token.create' && subject.type === 'user' ? str(subject.id) : null),
+    owner,
+    owner_email: ownerEmail,
     service_account: str(props.service_account),
     created_at: action === 'token.create' ? at : created === null ? null : parseRfc3339(created),
     at,

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isEngineError } from '../engine/index.ts';
+import type { NewNotification, Notification } from '../engine/notify/types.ts';
 import {
   createDecisionLog,
   createMemoryStore,
@@ -16,6 +17,7 @@ import {
   decisionScanSql,
   MAX_DECISION_SCAN,
   MIGRATIONS,
+  type NewApprovalRequest,
   openStore,
   type Store,
   type TokenSighting,
@@ -67,12 +69,39 @@ function sighting(id: string, over: Partial<TokenSighting> = {}): TokenSighting 
     action: 'token.use',
     kind: 'personal_access',
     owner: 'U1',
+    owner_email: null,
     service_account: null,
     created_at: 1_000,
     at: 2_000,
     used: true,
     expires_at: null,
     ...over,
+  };
+}
+
+/** An email to queue, to dana unless told. */
+function mail(dedupe_key: string, over: Partial<NewNotification> = {}): NewNotification {
+  return {
+    kind: 'approval_request',
+    org: 'acme.example',
+    to: ['dana@acme.example'],
+    dedupe_key,
+    data: { request_id: 'r1', app_name: 'Calendar Bot' },
+    ...over,
+  };
+}
+
+/** A request of U1 for A1. */
+function ask(id: string, at: number): NewApprovalRequest {
+  return {
+    id,
+    org: 'acme.example',
+    app_id: 'A1',
+    app_name: 'Calendar Bot',
+    requester_id: 'U1',
+    requester_email: 'u1@acme.example',
+    note: null,
+    at,
   };
 }
 
@@ -294,6 +323,7 @@ for (const [name, make] of backends) {
             created_at: 1_500,
             at: 1_500,
             expires_at: 9_000,
+            owner_email: 'u1@acme.example',
           }),
           sighting('T2', { kind: 'service_account', owner: null, service_account: 'ci-bot' }),
         ],
@@ -301,9 +331,15 @@ for (const [name, make] of backends) {
       await store.appendDecisions(
         [record(2)],
         [
-          sighting('T1', { at: 3_000, owner: 'U9', created_at: 5, expires_at: 8_000 }),
+          sighting('T1', {
+            at: 3_000,
+            owner: 'U9',
+            owner_email: 'u9@acme.example',
+            created_at: 5,
+            expires_at: 8_000,
+          }),
           sighting('T1', { at: 2_500, expires_at: 9_500 }),
-          sighting('T2', { at: 1_900, used: false, owner: 'U2' }),
+          sighting('T2', { at: 1_900, used: false, owner: 'U2', owner_email: 'u2@acme.example' }),
         ],
       );
       assert.equal(await store.getToken('acme.example', 'T1'), {
@@ -311,6 +347,7 @@ for (const [name, make] of backends) {
         id: 'T1',
         kind: 'personal_access',
         owner: 'U1',
+        owner_email: 'u1@acme.example',
         service_account: null,
         created_at: 1_500,
         first_seen: 1_500,
@@ -320,7 +357,11 @@ for (const [name, make] of backends) {
         revoked: null,
       });
       const t2 = await store.getToken('acme.example', 'T2');
-      assert.equal([t2?.owner, t2?.service_account, t2?.last_used_at], ['U2', 'ci-bot', 2_000]);
+      assert.equal(
+        [t2?.owner, t2?.owner_email, t2?.service_account, t2?.last_used_at],
+        ['U2', 'u2@acme.example', 'ci-bot', 2_000],
+        'the first owner and owner email told are kept',
+      );
       assert.is(await store.getToken('other.example', 'T1'), null, 'the registry is per org');
       await store.appendDecisions(
         [record(3)],
@@ -695,6 +736,285 @@ for (const [name, make] of backends) {
     ]);
   });
 
+  s('outbox: a dedupe key is queued once, also across calls; a bad row queues nothing', async ({ store }) => {
+    assert.is(await store.enqueueNotifications([mail('k1'), mail('k2', { org: 'beta.example' })], 100), 2);
+    assert.is(await store.enqueueNotifications([mail('k1'), mail('k3'), mail('k3')], 200), 1);
+    const rows = await store.listNotifications({});
+    assert.equal(
+      rows.map((r) => [r.dedupe_key, r.created_at]),
+      [
+        ['k3', 200],
+        ['k2', 100],
+        ['k1', 100],
+      ],
+      'newest first',
+    );
+    const k3 = rows[0] as Notification;
+    assert.equal(await store.getNotification(k3.id), {
+      ...mail('k3'),
+      id: k3.id,
+      status: 'pending',
+      attempts: 0,
+      created_at: 200,
+      next_attempt_at: 200,
+      sent_at: null,
+      last_error: null,
+    });
+    assert.match(k3.id, /^[0-9a-f-]{36}$/);
+    assert.equal(
+      (await store.listNotifications({ org: 'beta.example' })).map((r) => r.dedupe_key),
+      ['k2'],
+    );
+    assert.equal(
+      (await store.listNotifications({ limit: 1 })).map((r) => r.dedupe_key),
+      ['k3'],
+    );
+    await rejects(
+      store.enqueueNotifications([mail('k4'), mail('k5', { to: [] })], 300),
+      (e) => isEngineError(e, 'invalid_input') && /recipient/.test(String(e)),
+      'no recipient',
+    );
+    assert.is(await store.getNotification('nope'), null);
+    assert.equal(await store.notificationCounts(), { pending: 3, sending: 0, sent: 0, dead: 0 });
+  });
+
+  s(
+    'outbox: each event queues its emails in its own transaction, composed from its result',
+    async ({ store }) => {
+      const seen: unknown[] = [];
+      await store.appendDecisions(
+        [record(1)],
+        [
+          sighting('P1', { owner_email: 'u1@acme.example' }),
+          sighting('P2', { owner: 'U2', owner_email: 'u2@acme.example' }),
+        ],
+      );
+      const filed = await store.createApprovalRequest(ask('r1', 10), (res) => {
+        seen.push(['request', res.request.id, res.request.status, res.merged]);
+        return [mail(`approval_request:${res.request.id}`), mail(`request_confirmation:${res.request.id}`)];
+      });
+      await store.createApprovalRequest(ask('r2', 11), (res) => {
+        seen.push(['request', res.request.id, res.request.asks, res.merged]);
+        return []; // a merge: nothing new to say
+      });
+      await store.denyApprovalRequest(
+        { org: 'acme.example', id: 'r1', at: 20, by: 'dana@acme.example', reason: 'not now' },
+        (res) => {
+          seen.push(['deny', res.request?.status, res.request?.reason, res.changed]);
+          return res.changed ? [mail(`request_decision:${res.request?.id}`)] : [];
+        },
+      );
+      await store.revokeToken(
+        { org: 'acme.example', id: 'P2', at: 30, by: 'dana@acme.example', reason: 'leaked' },
+        (res) => {
+          seen.push(['revoke', res.token?.id, res.token?.owner_email, res.token?.revoked?.by, res.changed]);
+          return [mail(`token_revoked:${res.token?.id}`, { to: [res.token?.owner_email ?? ''] })];
+        },
+      );
+      await store.recordGoLive(
+        [
+          {
+            org: 'acme.example',
+            revision: 'r9',
+            at: 40,
+            expiration_days: null,
+            personal_access_tokens: 'disabled',
+          },
+        ],
+        {
+          sweepPats: ['acme.example'],
+          notify: (res) => {
+            const tokens = res.sweptTokens.get('acme.example') ?? [];
+            seen.push(['go-live', [...res.swept], tokens.map((t) => [t.id, t.owner_email, t.revoked?.at])]);
+            return tokens.map((t) => mail(`pats_revoked:${t.id}`, { to: [t.owner_email ?? ''] }));
+          },
+        },
+      );
+      await store.recordMemberJoin(
+        { org: 'acme.example', user_id: 'G1', role: 'guest', joined_at: 50, recorded_at: 51 },
+        ['A1'],
+        () => [mail('guest_apps_blocked:G1')],
+      );
+      assert.equal(seen, [
+        ['request', filed.request.id, 'pending', false],
+        ['request', filed.request.id, 2, true],
+        ['deny', 'denied', 'not now', true],
+        ['revoke', 'P2', 'u2@acme.example', 'dana@acme.example', true],
+        ['go-live', [['acme.example', ['P1']]], [['P1', 'u1@acme.example', 40]]],
+      ]);
+      const rows = (await store.listNotifications({ org: 'acme.example' })).reverse();
+      assert.equal(
+        rows.map((r) => [r.dedupe_key, r.created_at, r.to]),
+        [
+          ['approval_request:r1', 10, ['dana@acme.example']],
+          ['request_confirmation:r1', 10, ['dana@acme.example']],
+          ['request_decision:r1', 20, ['dana@acme.example']],
+          ['token_revoked:P2', 30, ['u2@acme.example']],
+          ['pats_revoked:P1', 40, ['u1@acme.example']],
+          ['guest_apps_blocked:G1', 51, ['dana@acme.example']],
+        ],
+      );
+      // The same event again (a repeated deny): composes again, the dedupe key keeps one email.
+      await store.denyApprovalRequest(
+        { org: 'acme.example', id: 'r1', at: 21, by: 'dana@acme.example', reason: 'x' },
+        () => [mail('request_decision:r1')],
+      );
+      assert.is((await store.listNotifications({})).length, 6);
+    },
+  );
+
+  s('outbox: a compose that throws (or returns a bad row) rolls its event back', async ({ store }) => {
+    await store.appendDecisions([record(1)], [sighting('P1')]);
+    const boom = () => {
+      throw new Error('template data missing');
+    };
+    await rejects(
+      store.createApprovalRequest(ask('r1', 10), boom),
+      (e) => /template data/.test(String(e)),
+      'create',
+    );
+    assert.equal(await store.listApprovalRequests({ org: 'acme.example' }), [], 'no request filed');
+    await store.createApprovalRequest(ask('r1', 10));
+    await rejects(
+      store.createApprovalRequest(ask('r2', 11), () => [mail('k', { to: [] })]),
+      (e) => isEngineError(e, 'invalid_input'),
+      'merge with a bad row',
+    );
+    assert.is((await store.getApprovalRequest('acme.example', 'r1'))?.asks, 1, 'merge undone');
+    await rejects(
+      store.denyApprovalRequest({ org: 'acme.example', id: 'r1', at: 20, by: 'd', reason: 'no' }, boom),
+      () => true,
+      'deny',
+    );
+    assert.is((await store.getApprovalRequest('acme.example', 'r1'))?.status, 'pending');
+    await rejects(
+      store.revokeToken({ org: 'acme.example', id: 'P1', at: 30, by: 'd', reason: null }, boom),
+      () => true,
+      'revoke',
+    );
+    assert.is((await store.getToken('acme.example', 'P1'))?.revoked, null);
+    await rejects(
+      store.recordGoLive(
+        [
+          {
+            org: 'acme.example',
+            revision: 'r9',
+            at: 40,
+            expiration_days: null,
+            personal_access_tokens: 'disabled',
+          },
+        ],
+        { sweepPats: ['acme.example'], approvedApps: { 'acme.example': ['A1'] }, notify: boom },
+      ),
+      () => true,
+      'go-live',
+    );
+    assert.equal(await store.goLives(), [], 'no go-live recorded');
+    assert.is((await store.getToken('acme.example', 'P1'))?.revoked, null, 'no sweep');
+    assert.is((await store.getApprovalRequest('acme.example', 'r1'))?.status, 'pending', 'no approval');
+    assert.equal(
+      (await store.requestEvents({ org: 'acme.example' })).map((e) => e.type),
+      ['created'],
+      'no event of the rolled-back calls',
+    );
+    await rejects(
+      store.recordMemberJoin(
+        { org: 'acme.example', user_id: 'G1', role: 'guest', joined_at: 50, recorded_at: 51 },
+        ['A1'],
+        boom,
+      ),
+      () => true,
+      'join',
+    );
+    assert.is(await store.getMemberJoin('acme.example', 'G1'), null);
+    assert.equal(await store.memberBlockedApps('acme.example', 'G1'), []);
+    assert.equal(await store.listNotifications({}), [], 'no email queued');
+  });
+
+  s(
+    'outbox: claims are oldest first, exclusive, leased; an expired lease is claimed again',
+    async ({ store }) => {
+      for (let i = 0; i < 5; i++) await store.enqueueNotifications([mail(`k${i}`)], 100 + i);
+      await store.enqueueNotifications([mail('later')], 500);
+      const first = await store.claimNotifications(200, 2, 60);
+      assert.equal(
+        first.map((r) => [r.dedupe_key, r.status, r.attempts, r.next_attempt_at]),
+        [
+          ['k0', 'sending', 1, 260],
+          ['k1', 'sending', 1, 260],
+        ],
+      );
+      const [a, b] = await Promise.all([
+        store.claimNotifications(200, 10, 60),
+        store.claimNotifications(200, 10, 60),
+      ]);
+      const keys = [...(a ?? []), ...(b ?? [])].map((r) => r.dedupe_key).sort();
+      assert.equal(keys, ['k2', 'k3', 'k4'], 'every due row claimed once, none twice');
+      assert.equal(await store.claimNotifications(259, 10, 60), [], 'leases held, the later row not due');
+      assert.equal(await store.notificationCounts(), { pending: 1, sending: 5, sent: 0, dead: 0 });
+      await store.markNotificationSent(first[0]?.id ?? '', 230);
+      // k1's worker crashed: its lease runs out at 260 and another worker takes it (attempt 2).
+      const again = await store.claimNotifications(260, 10, 60);
+      assert.equal(
+        again.map((r) => [r.dedupe_key, r.attempts]),
+        [
+          ['k1', 2],
+          ['k2', 2],
+          ['k3', 2],
+          ['k4', 2],
+        ],
+      );
+      const k0 = await store.getNotification(first[0]?.id ?? '');
+      assert.equal([k0?.status, k0?.sent_at, k0?.attempts], ['sent', 230, 1]);
+    },
+  );
+
+  s(
+    'outbox: a failed attempt backs off, the last one is dead, an admin retry starts over',
+    async ({ store }) => {
+      await store.enqueueNotifications([mail('k1'), mail('k2')], 100);
+      const [one, two] = await store.claimNotifications(100, 10, 60);
+      const id = one?.id ?? '';
+      await store.markNotificationSent(two?.id ?? '', 101);
+      await store.markNotificationFailed(id, 101, '421 try later', 160);
+      let row = await store.getNotification(id);
+      assert.equal(
+        [row?.status, row?.next_attempt_at, row?.last_error, row?.attempts],
+        ['pending', 160, '421 try later', 1],
+      );
+      assert.equal(await store.claimNotifications(159, 10, 60), [], 'not due before its backoff');
+      assert.equal(
+        (await store.claimNotifications(160, 10, 60)).map((r) => [r.id, r.attempts]),
+        [[id, 2]],
+      );
+      await store.markNotificationFailed(id, 161, '550 mailbox unavailable', null);
+      row = await store.getNotification(id);
+      assert.equal([row?.status, row?.last_error, row?.attempts], ['dead', '550 mailbox unavailable', 2]);
+      assert.equal(await store.claimNotifications(10_000, 10, 60), [], 'a dead row is never claimed');
+      assert.equal(
+        (await store.listNotifications({ status: 'dead' })).map((r) => r.id),
+        [id],
+      );
+      // A late failure report for a row another worker sent changes nothing.
+      await store.markNotificationFailed(two?.id ?? '', 171, 'late', 200);
+      assert.equal((await store.getNotification(two?.id ?? ''))?.status, 'sent');
+      assert.equal(await store.notificationCounts(), { pending: 0, sending: 0, sent: 1, dead: 1 });
+
+      const retried = await store.retryNotification(id, 300);
+      assert.equal(
+        [retried?.status, retried?.attempts, retried?.next_attempt_at, retried?.last_error],
+        ['pending', 0, 300, '550 mailbox unavailable'],
+      );
+      assert.equal(
+        (await store.claimNotifications(300, 10, 60)).map((r) => [r.id, r.attempts]),
+        [[id, 1]],
+      );
+      const sent = await store.retryNotification(two?.id ?? '', 300);
+      assert.equal([sent?.status, sent?.sent_at], ['sent', 101], 'a sent email is not sent again');
+      assert.is(await store.retryNotification('nope', 300), null);
+    },
+  );
+
   s.run();
 }
 
@@ -788,6 +1108,7 @@ sqlite('a database made by an older appwarden gets the newer migrations and keep
   db.exec(
     'DROP TABLE tokens; DROP TABLE request_events; DROP TABLE approval_requests; DROP TABLE connected_apps; ' +
       'DROP TABLE app_usage_daily; DROP TABLE app_users; DROP TABLE member_joins; DROP TABLE member_blocked_apps; ' +
+      'DROP TABLE outbox; ' +
       'ALTER TABLE decision_log DROP COLUMN input_json',
   );
   db.prepare('DELETE FROM schema_migrations WHERE version > 1').run();
@@ -801,6 +1122,7 @@ sqlite('a database made by an older appwarden gets the newer migrations and keep
   assert.equal(await upgraded.listApprovalRequests({ org: 'acme.example' }), []);
   assert.equal(await upgraded.listConnectedApps('acme.example', 0), []);
   assert.is(await upgraded.getMemberJoin('acme.example', 'U1'), null);
+  assert.is(await upgraded.enqueueNotifications([mail('k1')], 10), 1, 'the outbox is there');
   await upgraded.close();
 });
 

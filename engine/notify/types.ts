@@ -53,8 +53,15 @@ export interface NewNotification {
   attachments?: NotificationAttachment[];
 }
 
-/** `pending` (due at `next_attempt_at`) → `sending` (claimed by a worker until `lease_until`) → `sent` | `dead`. */
+/**
+ * `pending` (due at `next_attempt_at`) → `sending` (claimed by a worker until `next_attempt_at`, its lease) →
+ * `sent` | back to `pending` (a failed attempt, retried later) | `dead` (the last attempt failed; an admin may
+ * retry it). A `sending` row whose lease ran out (its worker crashed) is claimed again.
+ */
 export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'dead';
+
+/** Every {@link NotificationStatus}, in lifecycle order (for validation and counts). */
+export const NOTIFICATION_STATUSES: readonly NotificationStatus[] = ['pending', 'sending', 'sent', 'dead'];
 
 /** A queued email as the store keeps it. Times epoch seconds UTC. */
 export interface Notification extends NewNotification {
@@ -67,6 +74,6 @@ export interface Notification extends NewNotification {
   /** When it is due (pending) or may be re-claimed (sending: the lease's end). */
   next_attempt_at: number;
   sent_at: number | null;
-  /** The last send error (SMTP reply or connection error), never a password. */
+  /** The last failed attempt's error (SMTP reply or connection error; kept after a later success), never a password. */
   last_error: string | null;
 }

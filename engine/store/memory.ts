@@ -1,11 +1,15 @@
 // An in-process store with no SQL at all: the reference the shared store suite holds every backend to,
 // and a store for tests that need no persistence. Nothing survives the process.
+import { randomUUID } from 'node:crypto';
 import { EngineError } from '../errors.ts';
+import type { NewNotification, Notification, NotificationStatus } from '../notify/types.ts';
+import { NOTIFICATION_STATUSES } from '../notify/types.ts';
 import {
   ACTIVE_MEMBER_DAYS,
   type ApprovalRequest,
   type AppUserUsage,
   type ConnectedApp,
+  checkNotifications,
   DAY_SECONDS,
   type DecisionPage,
   type DecisionRecord,
@@ -17,6 +21,7 @@ import {
   type MemberJoin,
   matchesTokenQuery,
   mergeSighting,
+  NOTIFICATION_PAGE,
   PAT_SWEEP,
   type RequestEvent,
   type Store,
@@ -27,7 +32,8 @@ import {
 
 /**
  * Creates an empty memory store. Same contract as the SQLite store: appends are all-or-nothing (a record
- * whose `decision_id` is already logged rejects the whole batch), pages newest first, cursors opaque.
+ * whose `decision_id` is already logged rejects the whole batch), pages newest first, cursors opaque. An
+ * event with a `notify` computes its result first, composes, then applies both: a throw changes nothing.
  */
 export function createMemoryStore(): Store {
   const goLives: { seq: number; record: GoLiveRecord }[] = [];
@@ -69,6 +75,39 @@ export function createMemoryStore(): Store {
     events.push({ seq: ++seq, request_id: r.id, org: r.org, at, type, by, reason });
   }
   let closed = false;
+  // The outbox, in insertion order (`seq` breaks created_at ties like SQLite's rowid).
+  const outbox: { seq: number; row: Notification }[] = [];
+  const dedupeKeys = new Set<string>();
+  /** Checks rows and returns the new ones as outbox entries, changing nothing (apply with `commitOutbox`). */
+  function planOutbox(rows: readonly NewNotification[] | undefined, at: number): Notification[] {
+    if (!rows) return [];
+    checkNotifications(rows);
+    const seen = new Set<string>();
+    const out: Notification[] = [];
+    for (const r of rows) {
+      if (dedupeKeys.has(r.dedupe_key) || seen.has(r.dedupe_key)) continue;
+      seen.add(r.dedupe_key);
+      out.push({
+        ...copy(r),
+        id: randomUUID(),
+        status: 'pending',
+        attempts: 0,
+        created_at: at,
+        next_attempt_at: at,
+        sent_at: null,
+        last_error: null,
+      });
+    }
+    return out;
+  }
+  function commitOutbox(rows: Notification[]): number {
+    for (const row of rows) {
+      dedupeKeys.add(row.dedupe_key);
+      outbox.push({ seq: ++seq, row });
+    }
+    return rows.length;
+  }
+  const nowSec = () => Math.floor(Date.now() / 1000);
 
   async function open(what: string): Promise<void> {
     if (closed) throw new EngineError('io_error', `store :memory:: cannot ${what}: the store is closed`);
@@ -81,32 +120,55 @@ export function createMemoryStore(): Store {
     location: ':memory:',
     async recordGoLive(records, opts = {}) {
       await open('record the policy history');
-      for (const r of records) goLives.push({ seq: ++seq, record: copy(r) });
+      // Plan every change on copies, compose, then apply (a throw in notify leaves nothing changed).
       const swept = new Map<string, string[]>();
+      const sweptTokens = new Map<string, TokenRecord[]>();
+      const revocations: [TokenRecord, TokenRecord['revoked']][] = [];
       for (const org of opts.sweepPats ?? []) {
-        const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
-        const ids: string[] = [];
+        const at = records.find((r) => r.org === org)?.at ?? nowSec();
+        const rows: TokenRecord[] = [];
         for (const t of tokens.values()) {
           if (t.org !== org || t.kind !== 'personal_access' || t.revoked !== null) continue;
-          t.revoked = { at, by: PAT_SWEEP.by, reason: PAT_SWEEP.reason };
-          ids.push(t.id);
+          const revoked = { at, by: PAT_SWEEP.by, reason: PAT_SWEEP.reason };
+          revocations.push([t, revoked]);
+          rows.push({ ...copy(t), revoked: { ...revoked } });
         }
-        swept.set(org, ids);
+        rows.sort((a, b) => a.first_seen - b.first_seen || byText(a.id, b.id));
+        swept.set(
+          org,
+          rows.map((t) => t.id),
+        );
+        sweptTokens.set(org, rows);
       }
       const approved: ApprovalRequest[] = [];
+      const approvals: [ApprovalRequest, number][] = [];
       for (const [org, apps] of Object.entries(opts.approvedApps ?? {})) {
-        const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
+        const at = records.find((r) => r.org === org)?.at ?? nowSec();
         const set = new Set(apps);
         for (const r of requests) {
           if (r.org !== org || r.status !== 'pending' || !set.has(r.app_id)) continue;
-          Object.assign(r, { status: 'approved', updated_at: at, decided_at: at, decided_by: 'policy' });
-          event(r, at, 'approved', 'policy', null);
-          approved.push(copy(r));
+          approvals.push([r, at]);
+          approved.push({
+            ...copy(r),
+            status: 'approved',
+            updated_at: at,
+            decided_at: at,
+            decided_by: 'policy',
+          });
         }
       }
-      return { swept, approved };
+      const res = { swept, sweptTokens, approved };
+      const mail = planOutbox(opts.notify?.(res), records[0]?.at ?? nowSec());
+      for (const r of records) goLives.push({ seq: ++seq, record: copy(r) });
+      for (const [t, revoked] of revocations) t.revoked = revoked;
+      for (const [r, at] of approvals) {
+        Object.assign(r, { status: 'approved', updated_at: at, decided_at: at, decided_by: 'policy' });
+        event(r, at, 'approved', 'policy', null);
+      }
+      commitOutbox(mail);
+      return { swept, sweptTokens: new Map([...sweptTokens].map(([o, ts]) => [o, ts.map(copy)])), approved };
     },
-    async createApprovalRequest(n) {
+    async createApprovalRequest(n, notify) {
       await open('file the approval request');
       const pending = requests.find(
         (r) =>
@@ -116,12 +178,19 @@ export function createMemoryStore(): Store {
           r.status === 'pending',
       );
       if (pending) {
-        pending.asks += 1;
-        pending.updated_at = n.at;
-        if (n.note !== null) pending.note = n.note;
-        if (n.app_name !== null) pending.app_name = n.app_name;
-        pending.requester_email = n.requester_email;
+        const next: ApprovalRequest = {
+          ...pending,
+          asks: pending.asks + 1,
+          updated_at: n.at,
+          note: n.note ?? pending.note,
+          app_name: n.app_name ?? pending.app_name,
+          requester_email: n.requester_email,
+        };
+        const res = { request: copy(next), merged: true };
+        const mail = planOutbox(notify?.(res), n.at);
+        Object.assign(pending, next);
         event(pending, n.at, 'merged', null, null);
+        commitOutbox(mail);
         return { request: copy(pending), merged: true };
       }
       const r: ApprovalRequest = {
@@ -140,8 +209,10 @@ export function createMemoryStore(): Store {
         decided_by: null,
         reason: null,
       };
+      const mail = planOutbox(notify?.({ request: copy(r), merged: false }), n.at);
       requests.push(r);
       event(r, n.at, 'created', null, null);
+      commitOutbox(mail);
       return { request: copy(r), merged: false };
     },
     async listApprovalRequests(q) {
@@ -161,19 +232,26 @@ export function createMemoryStore(): Store {
       const r = requests.find((x) => x.org === org && x.id === id);
       return r ? copy(r) : null;
     },
-    async denyApprovalRequest(d) {
+    async denyApprovalRequest(d, notify) {
       await open('deny the approval request');
       const r = requests.find((x) => x.org === d.org && x.id === d.id);
-      if (!r) return { request: null, changed: false };
-      if (r.status !== 'pending') return { request: copy(r), changed: false };
-      Object.assign(r, {
+      if (r?.status !== 'pending') {
+        const res = { request: r ? copy(r) : null, changed: false };
+        commitOutbox(planOutbox(notify?.(res), d.at));
+        return res;
+      }
+      const next: ApprovalRequest = {
+        ...r,
         status: 'denied',
         updated_at: d.at,
         decided_at: d.at,
         decided_by: d.by,
         reason: d.reason,
-      });
+      };
+      const mail = planOutbox(notify?.({ request: copy(next), changed: true }), d.at);
+      Object.assign(r, next);
       event(r, d.at, 'denied', d.by, d.reason);
+      commitOutbox(mail);
       return { request: copy(r), changed: true };
     },
     async requestEvents(q) {
@@ -294,8 +372,10 @@ export function createMemoryStore(): Store {
       }
       return [...sums.values()].sort((a, b) => byText(a.app_id, b.app_id) || byText(a.user_id, b.user_id));
     },
-    async recordMemberJoin(j, blocked) {
+    async recordMemberJoin(j, blocked, notify) {
       await open('record the member join');
+      const mail = planOutbox(notify?.(), j.recorded_at);
+      commitOutbox(mail);
       joins.set(key(j.org, j.user_id), copy(j));
       for (const app_id of blocked) {
         if (blockedForMember.some((b) => b.org === j.org && b.user_id === j.user_id && b.app_id === app_id))
@@ -337,12 +417,21 @@ export function createMemoryStore(): Store {
       const t = tokens.get(key(org, id));
       return t ? copy(t) : null;
     },
-    async revokeToken(r) {
+    async revokeToken(r, notify) {
       await open('revoke a token');
       const t = tokens.get(key(r.org, r.id));
-      if (!t) return { token: null, changed: false };
-      if (t.revoked !== null) return { token: copy(t), changed: false };
-      t.revoked = { at: r.at, by: r.by, reason: r.reason };
+      if (!t || t.revoked !== null) {
+        const res = { token: t ? copy(t) : null, changed: false };
+        commitOutbox(planOutbox(notify?.(res), r.at));
+        return res;
+      }
+      const revoked = { at: r.at, by: r.by, reason: r.reason };
+      const mail = planOutbox(
+        notify?.({ token: { ...copy(t), revoked: { ...revoked } }, changed: true }),
+        r.at,
+      );
+      t.revoked = revoked;
+      commitOutbox(mail);
       return { token: copy(t), changed: true };
     },
     async revokedTokenIds() {
@@ -384,6 +473,73 @@ export function createMemoryStore(): Store {
       await open('read the decision log');
       const d = decisions.find((x) => x.record.decision_id === id);
       return d ? copy(d.record) : null;
+    },
+    async enqueueNotifications(rows, at) {
+      await open('queue emails');
+      return commitOutbox(planOutbox(rows, at));
+    },
+    async claimNotifications(now, limit, leaseSeconds) {
+      await open('claim emails to send');
+      // Synchronous from here: nothing else runs between the pick and the update (one event loop).
+      const due = outbox
+        .filter(
+          ({ row }) => (row.status === 'pending' || row.status === 'sending') && row.next_attempt_at <= now,
+        )
+        .sort((a, b) => a.row.created_at - b.row.created_at || a.seq - b.seq)
+        .slice(0, Math.max(0, limit));
+      for (const { row } of due) {
+        row.status = 'sending';
+        row.attempts += 1;
+        row.next_attempt_at = now + leaseSeconds;
+      }
+      return due.map(({ row }) => copy(row));
+    },
+    async markNotificationSent(id, at) {
+      await open('mark an email sent');
+      const row = outbox.find((o) => o.row.id === id)?.row;
+      if (row && row.status !== 'sent') Object.assign(row, { status: 'sent', sent_at: at });
+    },
+    async markNotificationFailed(id, at, error, retryAt) {
+      await open('record a failed email');
+      const row = outbox.find((o) => o.row.id === id)?.row;
+      if (row?.status !== 'sending') return;
+      row.status = retryAt === null ? 'dead' : 'pending';
+      row.next_attempt_at = retryAt ?? at;
+      row.last_error = error;
+    },
+    async listNotifications(q) {
+      await open('read the outbox');
+      const limit = Math.min(Math.max(1, q.limit ?? NOTIFICATION_PAGE.default), NOTIFICATION_PAGE.max);
+      return outbox
+        .filter(
+          ({ row }) =>
+            (q.org === undefined || row.org === q.org) && (q.status === undefined || row.status === q.status),
+        )
+        .sort((a, b) => b.row.created_at - a.row.created_at || b.seq - a.seq)
+        .slice(0, limit)
+        .map(({ row }) => copy(row));
+    },
+    async getNotification(id) {
+      await open('read the outbox');
+      const row = outbox.find((o) => o.row.id === id)?.row;
+      return row ? copy(row) : null;
+    },
+    async retryNotification(id, at) {
+      await open('retry an email');
+      const row = outbox.find((o) => o.row.id === id)?.row;
+      if (!row) return null;
+      if (row.status === 'dead') Object.assign(row, { status: 'pending', attempts: 0, next_attempt_at: at });
+      else if (row.status === 'pending') row.next_attempt_at = at;
+      return copy(row);
+    },
+    async notificationCounts() {
+      await open('count the outbox');
+      const out = Object.fromEntries(NOTIFICATION_STATUSES.map((s) => [s, 0])) as Record<
+        NotificationStatus,
+        number
+      >;
+      for (const { row } of outbox) out[row.status] += 1;
+      return out;
     },
     async close() {
       closed = true;

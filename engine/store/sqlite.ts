@@ -1,15 +1,20 @@
 // The embedded SQLite store (better-sqlite3): WAL, synchronous=FULL, versioned migrations run at open in
 // one transaction and recorded in schema_migrations. The default store of `appwarden serve`.
+
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { EngineError } from '../errors.ts';
+import type { NewNotification, Notification, NotificationKind, NotificationStatus } from '../notify/types.ts';
+import { NOTIFICATION_STATUSES } from '../notify/types.ts';
 import type { PatSetting } from '../types.ts';
 import {
   ACTIVE_MEMBER_DAYS,
   type ApprovalRequest,
   type AppUserUsage,
   type ConnectedApp,
+  checkNotifications,
   DAY_SECONDS,
   type DecisionPage,
   type DecisionQuery,
@@ -17,10 +22,13 @@ import {
   decodeCursor,
   encodeCursor,
   type GoLiveRecord,
+  type GoLiveResult,
   type ImportedHistory,
   type MemberBlockedApp,
   type MemberJoin,
   mergeSighting,
+  NOTIFICATION_PAGE,
+  type Notify,
   PAT_SWEEP,
   type RequestEvent,
   type Store,
@@ -216,6 +224,33 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE decision_log ADD COLUMN input_json TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'notification outbox and token owner emails',
+    sql: `
+      -- One row per email (SPEC §6), written in the transaction of the event that causes it; the worker
+      -- claims due rows, sends them and marks them sent, or pending again (backoff), or dead.
+      CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,                 -- the Message-ID's local part: stable across re-sends
+        kind TEXT NOT NULL,
+        org TEXT NOT NULL,
+        to_json TEXT NOT NULL,               -- JSON array of recipient addresses
+        dedupe_key TEXT NOT NULL UNIQUE,     -- a second enqueue with the same key is ignored
+        data_json TEXT NOT NULL,
+        attachments_json TEXT,               -- JSON array, NULL when none
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,         -- epoch seconds UTC, as every time here
+        next_attempt_at INTEGER NOT NULL,    -- pending: when due; sending: the claim's lease end
+        sent_at INTEGER,
+        last_error TEXT
+      );
+      CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+      CREATE INDEX outbox_org ON outbox (org, created_at);
+      -- Where token emails go (expiry warnings, revocations): the owner's email as a decision told it.
+      ALTER TABLE tokens ADD COLUMN owner_email TEXT;
+    `,
+  },
 ];
 
 /**
@@ -264,6 +299,7 @@ interface TokenRow {
   id: string;
   kind: TokenKind;
   owner: string | null;
+  owner_email: string | null;
   service_account: string | null;
   created_at: number | null;
   first_seen: number;
@@ -290,6 +326,43 @@ function tokenToRow(t: TokenRecord): TokenRow {
     revoked_at: revoked?.at ?? null,
     revoked_by: revoked?.by ?? null,
     revoke_reason: revoked?.reason ?? null,
+  };
+}
+
+interface OutboxRow {
+  seq: number;
+  id: string;
+  kind: NotificationKind;
+  org: string;
+  to_json: string;
+  dedupe_key: string;
+  data_json: string;
+  attachments_json: string | null;
+  status: NotificationStatus;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  sent_at: number | null;
+  last_error: string | null;
+}
+
+function notificationFromRow(r: OutboxRow): Notification {
+  return {
+    id: r.id,
+    kind: r.kind,
+    org: r.org,
+    to: JSON.parse(r.to_json) as string[],
+    dedupe_key: r.dedupe_key,
+    data: JSON.parse(r.data_json) as Record<string, unknown>,
+    ...(r.attachments_json === null
+      ? {}
+      : { attachments: JSON.parse(r.attachments_json) as NonNullable<Notification['attachments']> }),
+    status: r.status,
+    attempts: r.attempts,
+    created_at: r.created_at,
+    next_attempt_at: r.next_attempt_at,
+    sent_at: r.sent_at,
+    last_error: r.last_error,
   };
 }
 
@@ -450,10 +523,10 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     getDecision: db.prepare('SELECT * FROM decision_log WHERE decision_id = ?'),
     getToken: db.prepare('SELECT * FROM tokens WHERE org = ? AND id = ?'),
     putToken: db.prepare(
-      `INSERT OR REPLACE INTO tokens (org, id, kind, owner, service_account, created_at, first_seen, registered_by,
-         last_used_at, expires_at, revoked_at, revoked_by, revoke_reason)
-       VALUES (@org, @id, @kind, @owner, @service_account, @created_at, @first_seen, @registered_by,
-         @last_used_at, @expires_at, @revoked_at, @revoked_by, @revoke_reason)`,
+      `INSERT OR REPLACE INTO tokens (org, id, kind, owner, owner_email, service_account, created_at, first_seen,
+         registered_by, last_used_at, expires_at, revoked_at, revoked_by, revoke_reason)
+       VALUES (@org, @id, @kind, @owner, @owner_email, @service_account, @created_at, @first_seen,
+         @registered_by, @last_used_at, @expires_at, @revoked_at, @revoked_by, @revoke_reason)`,
     ),
     revokeToken: db.prepare(
       `UPDATE tokens SET revoked_at = @at, revoked_by = @by, revoke_reason = @reason
@@ -461,7 +534,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     ),
     sweepPats: db.prepare(
       `UPDATE tokens SET revoked_at = @at, revoked_by = @by, revoke_reason = @reason
-       WHERE org = @org AND kind = 'personal_access' AND revoked_at IS NULL RETURNING id`,
+       WHERE org = @org AND kind = 'personal_access' AND revoked_at IS NULL RETURNING *`,
     ),
     revokedIds: db.prepare('SELECT org, id FROM tokens WHERE revoked_at IS NOT NULL ORDER BY org, id'),
     pendingRequest: db.prepare(
@@ -525,40 +598,107 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     memberBlocked: db.prepare(
       'SELECT * FROM member_blocked_apps WHERE org = ? AND user_id = ? ORDER BY at, app_id',
     ),
+    // ON CONFLICT (dedupe_key) only: any other constraint failure (a bad status) still throws.
+    insertOutbox: db.prepare(
+      `INSERT INTO outbox (id, kind, org, to_json, dedupe_key, data_json, attachments_json, status, attempts,
+         created_at, next_attempt_at) VALUES (@id, @kind, @org, @to_json, @dedupe_key, @data_json,
+         @attachments_json, 'pending', 0, @at, @at) ON CONFLICT (dedupe_key) DO NOTHING`,
+    ),
+    // One statement, so the claim is atomic (SQLite runs one writer at a time); RETURNING has no order.
+    claimOutbox: db.prepare(
+      `UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = @lease
+       WHERE rowid IN (SELECT rowid FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= @now
+         ORDER BY created_at, rowid LIMIT @limit)
+       RETURNING rowid AS seq, *`,
+    ),
+    sentOutbox: db.prepare(
+      `UPDATE outbox SET status = 'sent', sent_at = @at WHERE id = @id AND status <> 'sent'`,
+    ),
+    failedOutbox: db.prepare(
+      `UPDATE outbox SET status = CASE WHEN @retry IS NULL THEN 'dead' ELSE 'pending' END,
+         next_attempt_at = COALESCE(@retry, @at), last_error = @error WHERE id = @id AND status = 'sending'`,
+    ),
+    retryOutbox: db.prepare(
+      `UPDATE outbox SET status = 'pending', next_attempt_at = @at,
+         attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END
+       WHERE id = @id AND status IN ('dead', 'pending')`,
+    ),
+    getOutbox: db.prepare('SELECT rowid AS seq, * FROM outbox WHERE id = ?'),
+    countOutbox: db.prepare('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status'),
   };
+  /** Inserts rows in the caller's transaction; returns how many were new (dedupe_key not yet queued). */
+  function enqueue(rows: readonly NewNotification[], at: number): number {
+    checkNotifications(rows);
+    let inserted = 0;
+    for (const r of rows) {
+      inserted += stmt.insertOutbox.run({
+        id: randomUUID(),
+        kind: r.kind,
+        org: r.org,
+        to_json: JSON.stringify(r.to),
+        dedupe_key: r.dedupe_key,
+        data_json: JSON.stringify(r.data),
+        attachments_json: r.attachments === undefined ? null : JSON.stringify(r.attachments),
+        at,
+      }).changes;
+    }
+    return inserted;
+  }
+  const enqueueAll = db.transaction(enqueue);
+  const nowSec = () => Math.floor(Date.now() / 1000);
   // Every transaction below runs IMMEDIATE (`.immediate(...)`): it takes the write lock at BEGIN, where the
   // busy timeout waits for another process's writer. A DEFERRED one that reads first and then writes cannot
   // wait (SQLite answers SQLITE_BUSY at once to avoid a deadlock), so a concurrent CLI write was a 500.
   // The oldest day kept in app_usage_daily; pruning runs when a commit's newest day moves past it.
   let prunedBefore = Number.NEGATIVE_INFINITY;
+  // Each event transaction below runs its `notify` last, inside the transaction: its rows are queued with
+  // the event, and a throw rolls both back.
   const recordJoin = db.transaction(
-    (j: Parameters<Store['recordMemberJoin']>[0], apps: readonly string[]) => {
+    (j: Parameters<Store['recordMemberJoin']>[0], apps: readonly string[], notify?: Notify<void>) => {
       stmt.putJoin.run(j);
       for (const app of apps) stmt.blockForMember.run(j.org, j.user_id, app, j.recorded_at);
+      if (notify) enqueue(notify(), j.recorded_at);
     },
   );
   const createRequest = db.transaction(
-    (n: Parameters<Store['createApprovalRequest']>[0]): { request: ApprovalRequest; merged: boolean } => {
+    (
+      n: Parameters<Store['createApprovalRequest']>[0],
+      notify?: Notify<{ request: ApprovalRequest; merged: boolean }>,
+    ): { request: ApprovalRequest; merged: boolean } => {
       const pending = stmt.pendingRequest.get(n.org, n.app_id, n.requester_id) as RequestRow | undefined;
       const id = pending?.id ?? n.id;
       if (pending) stmt.mergeRequest.run({ ...n, id });
       else stmt.insertRequest.run(n);
       stmt.insertEvent.run(id, n.org, n.at, pending ? 'merged' : 'created', null, null);
-      return {
+      const res = {
         request: fromRequestRow(stmt.getRequest.get(n.org, id) as RequestRow),
         merged: pending !== undefined,
       };
+      if (notify) enqueue(notify(res), n.at);
+      return res;
     },
   );
-  const denyRequest = db.transaction((d: Parameters<Store['denyApprovalRequest']>[0]) => {
-    const changed =
-      stmt.decideRequest.run({ id: d.id, org: d.org, status: 'denied', at: d.at, by: d.by, reason: d.reason })
-        .changes > 0;
-    const row = stmt.getRequest.get(d.org, d.id) as RequestRow | undefined;
-    if (!row) return { request: null, changed: false };
-    if (changed) stmt.insertEvent.run(d.id, d.org, d.at, 'denied', d.by, d.reason);
-    return { request: fromRequestRow(row), changed };
-  });
+  const denyRequest = db.transaction(
+    (
+      d: Parameters<Store['denyApprovalRequest']>[0],
+      notify?: Notify<{ request: ApprovalRequest | null; changed: boolean }>,
+    ) => {
+      const changed =
+        stmt.decideRequest.run({
+          id: d.id,
+          org: d.org,
+          status: 'denied',
+          at: d.at,
+          by: d.by,
+          reason: d.reason,
+        }).changes > 0;
+      const row = stmt.getRequest.get(d.org, d.id) as RequestRow | undefined;
+      if (changed) stmt.insertEvent.run(d.id, d.org, d.at, 'denied', d.by, d.reason);
+      const res = row ? { request: fromRequestRow(row), changed } : { request: null, changed: false };
+      if (notify) enqueue(notify(res), d.at);
+      return res;
+    },
+  );
   const appendAll = db.transaction(
     (
       records: readonly DecisionRecord[],
@@ -597,16 +737,21 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
       records: readonly GoLiveRecord[],
       sweepPats: readonly string[],
       approvedApps: Readonly<Record<string, readonly string[]>>,
-    ) => {
+      notify: Notify<GoLiveResult> | undefined,
+    ): GoLiveResult => {
       for (const r of records) stmt.insertGoLive.run({ settings_json: null, ...r });
       const swept = new Map<string, string[]>();
+      const sweptTokens = new Map<string, TokenRecord[]>();
       for (const org of sweepPats) {
-        const at = records.find((r) => r.org === org)?.at ?? Math.floor(Date.now() / 1000);
-        const rows = stmt.sweepPats.all({ org, at, ...PAT_SWEEP }) as { id: string }[];
+        const at = records.find((r) => r.org === org)?.at ?? nowSec();
+        const rows = (stmt.sweepPats.all({ org, at, ...PAT_SWEEP }) as TokenRow[])
+          .map(tokenFromRow)
+          .sort((a, b) => a.first_seen - b.first_seen || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         swept.set(
           org,
           rows.map((r) => r.id),
         );
+        sweptTokens.set(org, rows);
       }
       const approved: ApprovalRequest[] = [];
       for (const [org, apps] of Object.entries(approvedApps)) {
@@ -623,14 +768,21 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
           approved.push(fromRequestRow(stmt.getRequest.get(org, r.id) as RequestRow));
         }
       }
-      return { swept, approved };
+      const res = { swept, sweptTokens, approved };
+      if (notify) enqueue(notify(res), records[0]?.at ?? nowSec());
+      return res;
     },
   );
   const revokeOne = db.transaction(
-    (r: { org: string; id: string; at: number; by: string; reason: string | null }) => {
+    (
+      r: { org: string; id: string; at: number; by: string; reason: string | null },
+      notify?: Notify<{ token: TokenRecord | null; changed: boolean }>,
+    ) => {
       const changed = stmt.revokeToken.run(r).changes > 0;
       const row = stmt.getToken.get(r.org, r.id) as TokenRow | undefined;
-      return { token: row ? tokenFromRow(row) : null, changed };
+      const res = { token: row ? tokenFromRow(row) : null, changed };
+      if (notify) enqueue(notify(res), r.at);
+      return res;
     },
   );
   let closed = false;
@@ -655,9 +807,10 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     location: path,
     recordGoLive: (records, opts = {}) =>
       guard('record the policy history', () =>
-        goLiveAll.immediate(records, opts.sweepPats ?? [], opts.approvedApps ?? {}),
+        goLiveAll.immediate(records, opts.sweepPats ?? [], opts.approvedApps ?? {}, opts.notify),
       ),
-    createApprovalRequest: (n) => guard('file the approval request', () => createRequest.immediate(n)),
+    createApprovalRequest: (n, notify) =>
+      guard('file the approval request', () => createRequest.immediate(n, notify)),
     listApprovalRequests: (q) =>
       guard('read approval requests', () => {
         const where = ['org = @org'];
@@ -673,7 +826,8 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
         const row = stmt.getRequest.get(org, id) as RequestRow | undefined;
         return row ? fromRequestRow(row) : null;
       }),
-    denyApprovalRequest: (d) => guard('deny the approval request', () => denyRequest.immediate(d)),
+    denyApprovalRequest: (d, notify) =>
+      guard('deny the approval request', () => denyRequest.immediate(d, notify)),
     requestEvents: (q) =>
       guard('read request events', () => {
         const rows = (
@@ -748,7 +902,8 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
             from: windowStartDay(now, USAGE_DAYS),
           }) as AppUserUsage[],
       ),
-    recordMemberJoin: (j, apps) => guard('record the member join', () => recordJoin.immediate(j, apps)),
+    recordMemberJoin: (j, apps, notify) =>
+      guard('record the member join', () => recordJoin.immediate(j, apps, notify)),
     getMemberJoin: (org, userId) =>
       guard('read member joins', () => (stmt.getJoin.get(org, userId) as MemberJoin | undefined) ?? null),
     memberJoinTimes: () =>
@@ -780,7 +935,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
         const row = stmt.getToken.get(org, id) as TokenRow | undefined;
         return row ? tokenFromRow(row) : null;
       }),
-    revokeToken: (r) => guard('revoke a token', () => revokeOne.immediate(r)),
+    revokeToken: (r, notify) => guard('revoke a token', () => revokeOne.immediate(r, notify)),
     revokedTokenIds: () =>
       guard('read the token registry', () => {
         const out = new Map<string, string[]>();
@@ -823,6 +978,62 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
       guard('read the decision log', () => {
         const row = stmt.getDecision.get(id) as DecisionRow | undefined;
         return row ? fromRow(row) : null;
+      }),
+    enqueueNotifications: (rows, at) => guard('queue emails', () => enqueueAll.immediate(rows, at)),
+    claimNotifications: (now, limit, leaseSeconds) =>
+      guard('claim emails to send', () =>
+        db
+          .transaction(() => stmt.claimOutbox.all({ now, limit, lease: now + leaseSeconds }) as OutboxRow[])
+          .immediate()
+          .sort((a, b) => a.created_at - b.created_at || a.seq - b.seq)
+          .map(notificationFromRow),
+      ),
+    markNotificationSent: (id, at) =>
+      guard('mark an email sent', () => {
+        stmt.sentOutbox.run({ id, at });
+      }),
+    markNotificationFailed: (id, at, error, retryAt) =>
+      guard('record a failed email', () => {
+        stmt.failedOutbox.run({ id, at, error, retry: retryAt });
+      }),
+    listNotifications: (q) =>
+      guard('read the outbox', () => {
+        const where: string[] = [];
+        if (q.org !== undefined) where.push('org = @org');
+        if (q.status !== undefined) where.push('status = @status');
+        const limit = Math.min(Math.max(1, q.limit ?? NOTIFICATION_PAGE.default), NOTIFICATION_PAGE.max);
+        const rows = db
+          .prepare(
+            `SELECT rowid AS seq, * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+             ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+          )
+          .all({ org: q.org ?? null, status: q.status ?? null, limit }) as OutboxRow[];
+        return rows.map(notificationFromRow);
+      }),
+    getNotification: (id) =>
+      guard('read the outbox', () => {
+        const row = stmt.getOutbox.get(id) as OutboxRow | undefined;
+        return row ? notificationFromRow(row) : null;
+      }),
+    retryNotification: (id, at) =>
+      guard('retry an email', () =>
+        db
+          .transaction(() => {
+            stmt.retryOutbox.run({ id, at });
+            const row = stmt.getOutbox.get(id) as OutboxRow | undefined;
+            return row ? notificationFromRow(row) : null;
+          })
+          .immediate(),
+      ),
+    notificationCounts: () =>
+      guard('count the outbox', () => {
+        const out = Object.fromEntries(NOTIFICATION_STATUSES.map((s) => [s, 0])) as Record<
+          NotificationStatus,
+          number
+        >;
+        for (const r of stmt.countOutbox.all() as { status: NotificationStatus; n: number }[])
+          out[r.status] = r.n;
+        return out;
       }),
     async close() {
       if (closed) return;

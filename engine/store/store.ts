@@ -2,6 +2,7 @@
 // async surface so SQLite (default), memory (tests) and a later PostgreSQL backend are interchangeable.
 import { EngineError } from '../errors.ts';
 import type { HistoryRevision } from '../history.ts';
+import type { NewNotification, Notification, NotificationStatus } from '../notify/types.ts';
 import type { PatSetting } from '../types.ts';
 
 /**
@@ -104,6 +105,11 @@ export interface TokenRecord {
   kind: TokenKind;
   /** The owner's user id (`resource.properties.owner`, or the creating user); null when not told. */
   owner: string | null;
+  /**
+   * The owner's email, lower-cased (the `subject.properties.email` of a decision whose subject is the owner,
+   * or of the creating user): where token emails go (SPEC §6). The first one told is kept; null when none was.
+   */
+  owner_email: string | null;
   service_account: string | null;
   /** When the token was created (token.create: the decision time; token.use: `created_at`), if known. */
   created_at: number | null;
@@ -129,6 +135,8 @@ export interface TokenSighting {
   action: 'token.create' | 'token.use';
   kind: TokenKind;
   owner: string | null;
+  /** The subject's email, lower-cased, when the subject is a user and the owner (or creating it); else null. */
+  owner_email: string | null;
   service_account: string | null;
   created_at: number | null;
   /** The decision time, epoch seconds UTC. */
@@ -293,6 +301,8 @@ export interface MemberBlockedApp {
 export interface GoLiveResult {
   /** PAT ids revoked by the sweep, per org. */
   swept: Map<string, string[]>;
+  /** The registry rows revoked by the sweep, per org, after their revocation (same order as `swept`). */
+  sweptTokens: Map<string, TokenRecord[]>;
   /** Pending requests that the revision approved. */
   approved: ApprovalRequest[];
 }
@@ -314,6 +324,7 @@ export function mergeSighting(row: TokenRecord | null, s: TokenSighting): TokenR
       id: s.id,
       kind: s.kind,
       owner: s.owner,
+      owner_email: s.owner_email,
       service_account: s.service_account,
       created_at: s.created_at,
       first_seen: s.at,
@@ -326,6 +337,7 @@ export function mergeSighting(row: TokenRecord | null, s: TokenSighting): TokenR
   return {
     ...row,
     owner: row.owner ?? s.owner,
+    owner_email: row.owner_email ?? s.owner_email,
     service_account: row.service_account ?? s.service_account,
     created_at: row.created_at ?? s.created_at,
     last_used_at: s.used && (row.last_used_at === null || s.at > row.last_used_at) ? s.at : row.last_used_at,
@@ -371,28 +383,41 @@ export interface Store {
    */
   recordGoLive(
     records: readonly GoLiveRecord[],
-    opts?: { sweepPats?: readonly string[]; approvedApps?: Readonly<Record<string, readonly string[]>> },
+    opts?: {
+      sweepPats?: readonly string[];
+      approvedApps?: Readonly<Record<string, readonly string[]>>;
+      /** Composes the emails of what changed (see {@link Notify}). */
+      notify?: Notify<GoLiveResult>;
+    },
   ): Promise<GoLiveResult>;
   /**
    * Files an approval request, or merges it into the requester's pending request for the same app (note
-   * replaced when given, `asks` + 1), with a `created` or `merged` event, in one transaction.
+   * replaced when given, `asks` + 1), with a `created` or `merged` event, in one transaction; with `notify`,
+   * its emails in that transaction too (see {@link Notify}).
    */
-  createApprovalRequest(r: NewApprovalRequest): Promise<{ request: ApprovalRequest; merged: boolean }>;
+  createApprovalRequest(
+    r: NewApprovalRequest,
+    notify?: Notify<{ request: ApprovalRequest; merged: boolean }>,
+  ): Promise<{ request: ApprovalRequest; merged: boolean }>;
   /** An org's requests, newest first; filtered by status and app when given. */
   listApprovalRequests(q: { org: string; status?: RequestStatus; app?: string }): Promise<ApprovalRequest[]>;
   /** One request of `org`, or null. */
   getApprovalRequest(org: string, id: string): Promise<ApprovalRequest | null>;
   /**
    * Denies a pending request (with a `denied` event). Not pending: unchanged (`changed: false`), so a
-   * repeated deny is idempotent and an approved request stays approved.
+   * repeated deny is idempotent and an approved request stays approved. With `notify`, its emails in the
+   * same transaction (see {@link Notify}; called whatever `changed` is: compose nothing when it is false).
    */
-  denyApprovalRequest(d: {
-    org: string;
-    id: string;
-    at: number;
-    by: string;
-    reason: string;
-  }): Promise<{ request: ApprovalRequest | null; changed: boolean }>;
+  denyApprovalRequest(
+    d: {
+      org: string;
+      id: string;
+      at: number;
+      by: string;
+      reason: string;
+    },
+    notify?: Notify<{ request: ApprovalRequest | null; changed: boolean }>,
+  ): Promise<{ request: ApprovalRequest | null; changed: boolean }>;
   /** Status changes, oldest first; of one request when `requestId` is given. */
   requestEvents(q: { org: string; requestId?: string }): Promise<RequestEvent[]>;
   /** Every go-live row, oldest first (by `at`, then insertion); only `org`'s when given. */
@@ -428,7 +453,7 @@ export interface Store {
    * Records a member joining an org (the latest join per user wins) and, in the same transaction, the apps
    * blocked for them (added to what is recorded; SPEC §6 "a guest joining ... whose unapproved apps stop working").
    */
-  recordMemberJoin(join: MemberJoin, blockedApps: readonly string[]): Promise<void>;
+  recordMemberJoin(join: MemberJoin, blockedApps: readonly string[], notify?: Notify<void>): Promise<void>;
   /** One member's join, or null. */
   getMemberJoin(org: string, userId: string): Promise<MemberJoin | null>;
   /** Every recorded join time: org → user id → joined_at (the engine's in-memory join map). */
@@ -440,18 +465,97 @@ export interface Store {
   /** One registry row, or null. */
   getToken(org: string, id: string): Promise<TokenRecord | null>;
   /**
-   * Revokes a registered token; idempotent: an already revoked token keeps its first revocation.
+   * Revokes a registered token; idempotent: an already revoked token keeps its first revocation. With
+   * `notify`, its emails in the same transaction (see {@link Notify}; called whatever `changed` is).
    * @returns the row after it (null when the registry does not know the token) and whether this call revoked it
    */
-  revokeToken(r: TokenRevocation): Promise<{ token: TokenRecord | null; changed: boolean }>;
+  revokeToken(
+    r: TokenRevocation,
+    notify?: Notify<{ token: TokenRecord | null; changed: boolean }>,
+  ): Promise<{ token: TokenRecord | null; changed: boolean }>;
   /** Every revoked token id, per org (the engine's in-memory revocation set is loaded from this). */
   revokedTokenIds(): Promise<Map<string, string[]>>;
   /** One page of an org's decisions, newest first, filtered. @throws EngineError `invalid_input` on a bad cursor */
   queryDecisions(query: DecisionQuery): Promise<DecisionPage>;
   /** The decision with this id, or null. */
   getDecision(decisionId: string): Promise<DecisionRecord | null>;
+  /**
+   * Queues emails (the notification outbox, SPEC §6) outside an event, e.g. a sweep or an export. A row whose
+   * `dedupe_key` is already queued (in any status, also from before a restart) is ignored.
+   * @param at when they are queued and first due, epoch seconds UTC
+   * @returns how many rows were inserted
+   * @throws EngineError `invalid_input` when a row has no recipient or no dedupe key (nothing is queued)
+   */
+  enqueueNotifications(rows: readonly NewNotification[], at: number): Promise<number>;
+  /**
+   * Claims up to `limit` due rows for one worker, oldest first, atomically (two workers never claim the same
+   * row): `pending` rows with `next_attempt_at <= now`, and `sending` rows whose lease ran out (a crashed
+   * worker's). Each becomes `sending` with `next_attempt_at = now + leaseSeconds` and `attempts + 1`.
+   */
+  claimNotifications(now: number, limit: number, leaseSeconds: number): Promise<Notification[]>;
+  /** Marks a row `sent` at `at` (whatever worker claimed it last: the email was accepted). */
+  markNotificationSent(id: string, at: number): Promise<void>;
+  /**
+   * Records a failed attempt of a `sending` row: `pending` again, due at `retryAt`, or `dead` when `retryAt`
+   * is null. `error` is kept as `last_error` (the caller keeps secrets out of it). A row no longer `sending`
+   * (sent meanwhile by a worker that re-claimed it) is left as it is.
+   */
+  markNotificationFailed(id: string, at: number, error: string, retryAt: number | null): Promise<void>;
+  /** Queued emails, newest first (by `created_at`, then insertion); filtered by org and status; `limit` (default 100). */
+  listNotifications(q: NotificationQuery): Promise<Notification[]>;
+  /** One queued email, or null. */
+  getNotification(id: string): Promise<Notification | null>;
+  /**
+   * Makes a `dead` or `pending` row due now (`pending`, `next_attempt_at = at`). A `dead` row starts over with
+   * `attempts = 0` (a full set of attempts again; `last_error` kept until the next attempt); `sending` and
+   * `sent` rows are unchanged (a sent email is never re-sent by a retry).
+   * @returns the row after it, or null when there is no such row
+   */
+  retryNotification(id: string, at: number): Promise<Notification | null>;
+  /** How many rows are in each status (every status present, 0 when none): the outbox gauge. */
+  notificationCounts(): Promise<Record<NotificationStatus, number>>;
   /** Closes the store; later calls reject. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * Composes the emails of an event from its result, inside the event's transaction: the rows it returns are
+ * queued in that same transaction ({@link Store.enqueueNotifications} rules: a known `dedupe_key` is ignored),
+ * so an event and its emails are durable together or not at all. It must be synchronous and must not call
+ * the store; a throw rolls the event back and the method rejects (with the thrown error when it is an
+ * EngineError, else `io_error`).
+ */
+export type Notify<R> = (res: R) => readonly NewNotification[];
+
+/** Filters of {@link Store.listNotifications}. */
+export interface NotificationQuery {
+  org?: string;
+  status?: NotificationStatus;
+  /** 1..1000; default 100. */
+  limit?: number;
+}
+
+/** The default and largest page of {@link Store.listNotifications}. */
+export const NOTIFICATION_PAGE = { default: 100, max: 1000 } as const;
+
+/**
+ * Checks rows about to be queued (both backends use this, before writing anything).
+ * @throws EngineError `invalid_input` naming the row and field
+ */
+export function checkNotifications(rows: readonly NewNotification[]): void {
+  const issues: { path: string; message: string }[] = [];
+  rows.forEach((r, i) => {
+    if (!Array.isArray(r.to) || r.to.length === 0 || r.to.some((t) => typeof t !== 'string' || t === '')) {
+      issues.push({
+        path: `notifications[${i}].to`,
+        message: `${r.kind} email needs at least one recipient`,
+      });
+    }
+    if (typeof r.dedupe_key !== 'string' || r.dedupe_key === '') {
+      issues.push({ path: `notifications[${i}].dedupe_key`, message: `${r.kind} email needs a dedupe key` });
+    }
+  });
+  if (issues.length > 0) throw new EngineError('invalid_input', issues);
 }
 
 /** The largest page {@link Store.queryDecisions} serves. */
