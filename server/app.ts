@@ -6,6 +6,7 @@ import { adminAuth, bearerAuth } from './auth.ts';
 import type { ServerConfig } from './config.ts';
 import { createDecisionLogging } from './decision-log.ts';
 import { errorResponse, HttpError, toHttpError } from './errors.ts';
+import { createMetrics, routeLabel } from './metrics.ts';
 import { requestId } from './request-id.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { APPROVAL_REQUESTS_PATH, registerApprovalRequestRoutes } from './routes/approval-requests.ts';
@@ -13,6 +14,7 @@ import { registerAppRoutes } from './routes/apps.ts';
 import { registerEvaluationRoutes } from './routes/evaluation.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { MEMBER_JOINED_PATH, registerMemberRoutes } from './routes/members.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerOpaRoutes } from './routes/opa.ts';
 import { registerPolicyEditRoutes } from './routes/policy-edits.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
@@ -35,7 +37,10 @@ export type AppEnv = {
 export interface AppOptions {
   engine: Engine;
   config: ServerConfig;
-  /** pino logger for one line per request; headers (Authorization) are never logged. */
+  /**
+   * The logger (server/logger.ts `createLogger`): one line per request at debug, errors; headers
+   * (Authorization) are never logged.
+   */
   logger?: Logger;
   /**
    * The store of the decision log and the admin routes (SPEC §6). Default: a private in-memory SQLite
@@ -64,18 +69,27 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   const app = new Hono<AppEnv>();
   const theStore = store ?? openStore(':memory:');
   // The routes decide through the logging engine; the middleware commits what they serve before answering.
-  const { engine, middleware: logDecisions } = createDecisionLogging(bare, createDecisionLog(theStore));
+  // Metrics of this app only (its own registry; GET /metrics, docs/operations.md "Metrics").
+  const metrics = createMetrics({ engine: bare, store: theStore, decisionLogDepth: () => decisionLog.depth });
+  const decisionLog = createDecisionLog(theStore, { onCommit: metrics.observeCommit });
+  const { engine, middleware: logDecisions } = createDecisionLogging(
+    bare,
+    decisionLog,
+    metrics.observeDecisions,
+  );
 
+  app.use('*', metrics.middleware);
   app.use('*', requestId());
   app.use('*', async (c, next) => {
     c.set('logger', logger);
     const started = performance.now();
     await next();
-    if (!logger) return;
+    if (!logger?.isLevelEnabled('debug')) return;
     const decisions = c.get('decisions');
     const line: Record<string, unknown> = {
       request_id: c.var.requestId,
       method: c.req.method,
+      route: routeLabel(c),
       path: c.req.path,
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 100) / 100,
@@ -89,7 +103,7 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
         revision: d.context.revision,
       });
     } else if (decisions) line.decisions = decisions.length;
-    logger.info(line, 'request');
+    logger.debug(line, 'request');
   });
 
   const auth = bearerAuth(config.tokenSha256, config.adminTokens);
@@ -106,6 +120,7 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   registerOpaRoutes(app, engine, config);
   registerWellKnownRoutes(app);
   registerHealthRoutes(app, engine);
+  registerMetricsRoute(app, metrics, config);
   // Before the token routes: their tokens/{id} catch-all answers 405 to any other method.
   registerPolicyEditRoutes(app, theStore, engine, config);
   registerAdminRoutes(app, theStore, engine);

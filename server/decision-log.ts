@@ -168,7 +168,12 @@ export function usageSighting(decision: Decision, made: Made | undefined): Usage
  * decision id, SPEC §4): it goes into the log like any served decision (SPEC §7). The id is the one
  * the error answer carries; a failed commit here changes nothing of an answer that is already a deny.
  */
-async function logFailedEvaluation(res: Response, current: Scope, log: DecisionLog): Promise<void> {
+async function logFailedEvaluation(
+  res: Response,
+  current: Scope,
+  log: DecisionLog,
+  onServed: (records: readonly DecisionRecord[]) => void,
+): Promise<void> {
   const made = current.failed[0];
   if (!made || res.status !== 500) return;
   let body: {
@@ -190,7 +195,9 @@ async function logFailedEvaluation(res: Response, current: Scope, log: DecisionL
       reason: { code: 'evaluation_error', message: 'the evaluation failed; denied (fail closed)' },
     },
   };
-  await log.append([decisionRecord(decision, made)]).catch(() => undefined);
+  const record = decisionRecord(decision, made);
+  onServed([record]);
+  await log.append([record]).catch(() => undefined);
 }
 
 /**
@@ -198,8 +205,14 @@ async function logFailedEvaluation(res: Response, current: Scope, log: DecisionL
  * microseconds it took), and returns the middleware that, after the route, appends a record for every
  * decision the route served (`c.get('decisions')`) and waits for the commit. A failed commit turns the
  * answer into 500 `evaluation_error` (a deny): an answered decision is always a logged one.
+ * `onServed` (metrics) gets the records of what each request answered: after their commit, or as
+ * `evaluation_error` denies when the commit failed.
  */
-export function createDecisionLogging(engine: Engine, log: DecisionLog): DecisionLogging {
+export function createDecisionLogging(
+  engine: Engine,
+  log: DecisionLog,
+  onServed: (records: readonly DecisionRecord[]) => void = () => {},
+): DecisionLogging {
   const scope = new AsyncLocalStorage<Scope>();
   const logged = Object.create(engine) as Engine;
   logged.decide = (request, opts) => {
@@ -230,7 +243,7 @@ export function createDecisionLogging(engine: Engine, log: DecisionLog): Decisio
     await scope.run(current, next);
     const served = c.get('decisions');
     if (c.error) {
-      await logFailedEvaluation(c.res, current, log);
+      await logFailedEvaluation(c.res, current, log, onServed);
       return;
     }
     if (!served || served.length === 0) return;
@@ -248,7 +261,9 @@ export function createDecisionLogging(engine: Engine, log: DecisionLog): Decisio
     }
     try {
       await log.append(records, tokens, usage);
+      onServed(records);
     } catch (err) {
+      onServed(records.map((r) => ({ ...r, decision: false, reason: 'evaluation_error' })));
       c.var.logger?.error({ err, request_id: c.var.requestId }, 'decision log commit failed; denied');
       throw new EngineError(
         'evaluation_error',
