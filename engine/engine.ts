@@ -27,6 +27,7 @@ import { loadHistoryFile } from './history-file.ts';
 import { buildInput, type DecisionRequest, validateRequest } from './input.ts';
 import { loadPolicyRepository } from './loader.ts';
 import { canonicalJson } from './normalize.ts';
+import { composeGoLive } from './notify/compose.ts';
 import type { GoLiveRecord, Store } from './store/store.ts';
 import { formatRfc3339, nowSeconds } from './time.ts';
 import type { DataDocument, RegoDecision, RegoInput } from './types.ts';
@@ -451,7 +452,7 @@ export function createEngine(opts: EngineOptions): Engine {
           next.set(org, list);
         }
         // Recorded before the swap: a revision the store does not know never serves (restart-safety). The PAT
-        // sweep and the approval of pending requests commit in the same transaction.
+        // sweep, the approval of pending requests and their emails (SPEC §6) commit in the same transaction.
         const goLive = await opts.store?.recordGoLive(
           Object.entries(settings).map(
             ([org, s]): GoLiveRecord => ({
@@ -468,6 +469,7 @@ export function createEngine(opts: EngineOptions): Engine {
             approvedApps: Object.fromEntries(
               Object.entries(data.orgs).map(([org, o]) => [org, Object.keys(o.apps.approved)]),
             ),
+            notify: (res) => composeGoLive(res, { revision, at }),
           },
         );
         for (const [org, ids] of goLive?.swept ?? []) addRevoked(org, ids);
