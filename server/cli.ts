@@ -19,9 +19,10 @@ import {
   parseRfc3339,
   type Store,
 } from '../engine/index.ts';
+import { registerConfigCommands } from './cli-config.ts';
 import { registerEditCommands } from './cli-edit.ts';
 import { registerOperatorCommands } from './cli-ops.ts';
-import { loadConfig } from './config.ts';
+import { resolveServe } from './config.ts';
 import { JsonError, parseStrictJson } from './json.ts';
 import { assertSafeBinding, startServer } from './main.ts';
 
@@ -212,19 +213,19 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--bundle <file>', 'bundle built by `appwarden build` (watched)')
     .option('--port <port>', 'TCP port (default 8181)', parsePort)
     .option('--host <host>', 'interface to bind (default 127.0.0.1; others need tokens)')
-    .option('--config <file>', 'server config YAML (auth.token_sha256, limits, reload)')
+    .option(
+      '--config <file>',
+      'appwarden.config.yaml: every setting, policy source included (README "Configuration"); flags win',
+    )
     .option(
       '--store <path>',
-      `SQLite file for the decision log and settings history (created with its directory; :memory: keeps nothing)`,
-      DEFAULT_STORE_PATH,
+      `SQLite file for the decision log and settings history (created with its directory; :memory: keeps nothing; default ${DEFAULT_STORE_PATH})`,
     )
     .addOption(
       new Option(
         '--store-sync <mode>',
-        'full: each decision-log commit is fsynced (survives power loss); normal: survives a process crash only, faster',
-      )
-        .choices(['full', 'normal'])
-        .default('full'),
+        'full (default): each decision-log commit is fsynced (survives power loss); normal: survives a process crash only, faster',
+      ).choices(['full', 'normal']),
     )
     .addHelpText(
       'after',
@@ -233,20 +234,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         'Admin API: APPWARDEN_ADMIN_TOKENS=email=sha256hex,... or auth.admin_tokens; without one it answers 401. See docs/api.md.',
     )
     .action(async (opts: ServeOptions) => {
-      if (!opts.policy === !opts.bundle) {
+      if (opts.policy !== undefined && opts.bundle !== undefined) {
         io.stderr('give exactly one of --policy <dir> and --bundle <file>\n');
         code = EXIT.error;
         return;
       }
-      const source = (opts.policy ?? opts.bundle) as string;
-      try {
-        statSync(source);
-      } catch {
-        io.stderr(`${opts.policy ? '--policy' : '--bundle'} ${source} does not exist\n`);
-        code = EXIT.error;
-        return;
-      }
-      code = await serve(opts, source, io);
+      code = await serve(opts, io);
     });
 
   const history = program.command('history').description('the settings history of orgs (SPEC §5)');
@@ -354,6 +347,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       code = c;
     },
   });
+  registerConfigCommands(program, { io, exit: (c) => (code = c) });
   registerOperatorCommands(program, {
     io,
     exit: (c) => {
@@ -380,53 +374,50 @@ interface ServeOptions {
   port?: number;
   host?: string;
   config?: string;
-  store: string;
-  storeSync: 'full' | 'normal';
+  store?: string;
+  storeSync?: 'full' | 'normal';
 }
 
-async function serve(opts: ServeOptions, source: string, io: CliIo): Promise<number> {
-  const logger = pino({
-    name: 'appwarden',
-    level: process.env.APPWARDEN_LOG_LEVEL ?? 'info',
-    // Belt and braces: nothing logs headers, but a future field named like these is hidden.
-    redact: ['authorization', '*.authorization', 'headers.authorization', 'token', '*.token'],
-  });
-  let config: ReturnType<typeof loadConfig>;
+async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
+  // Defaults < --config file < APPWARDEN_* env < flags (server/config.ts); the policy source may come from any.
+  let resolved: ReturnType<typeof resolveServe>;
   try {
-    config = loadConfig(opts.config, process.env, {
-      ...(opts.host !== undefined ? { host: opts.host } : {}),
-      ...(opts.port !== undefined ? { port: opts.port } : {}),
-    });
+    resolved = resolveServe(opts, process.env);
     // Refuse an unsafe binding before anything is opened or created (the store's file, its directory).
-    assertSafeBinding(config);
+    assertSafeBinding(resolved.config);
   } catch (err) {
     if (!isEngineError(err)) throw err;
     for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
     return EXIT.error;
   }
+  const { config, source } = resolved;
+  for (const w of resolved.warnings) io.stderr(`appwarden: warning: ${formatIssue(w)}\n`);
+  const logger = pino({
+    name: 'appwarden',
+    level: config.logLevel,
+    // Belt and braces: nothing logs headers, but a future field named like these is hidden.
+    redact: ['authorization', '*.authorization', 'headers.authorization', 'token', '*.token'],
+  });
   let store: Store;
   try {
-    store = openStore(opts.store, { synchronous: opts.storeSync === 'normal' ? 'NORMAL' : 'FULL' });
+    store = openStore(config.store.path, { synchronous: config.store.sync === 'normal' ? 'NORMAL' : 'FULL' });
   } catch (err) {
     if (!isEngineError(err)) throw err;
     for (const i of err.issues) io.stderr(`appwarden: ${formatIssue(i)}\n`);
     return EXIT.error;
   }
   const engine = createEngine(
-    opts.policy ? { policyDir: opts.policy, store } : { bundlePath: source, store },
+    config.policy.dir !== null ? { policyDir: source, store } : { bundlePath: source, store },
   );
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    const grace = Number(process.env.APPWARDEN_SHUTDOWN_GRACE_MS);
     running = await startServer({
       engine,
       config,
       logger,
       watchPath: source,
       store,
-      ...(process.env.APPWARDEN_SHUTDOWN_GRACE_MS && Number.isInteger(grace) && grace >= 0
-        ? { shutdownGraceMs: grace }
-        : {}),
+      shutdownGraceMs: config.shutdownGraceMs,
     });
   } catch (err) {
     await store.close();
