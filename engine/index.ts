@@ -59,6 +59,21 @@ export {
   textProblem,
   validateRequest,
 } from './input.ts';
+export {
+  loadPolicyTests,
+  POLICY_TEST_SCHEMA_ID,
+  type PolicyTestCase,
+  type PolicyTestCaseResult,
+  type PolicyTestGot,
+  type PolicyTestRun,
+  type PolicyTestSuite,
+  type PolicyTestSuiteResult,
+  type PolicyTestWant,
+  parsePolicyTestSuite,
+  type RunPolicyTestsOptions,
+  runPolicyTests,
+  TESTS_DIR,
+} from './policy-tests.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export {
   ACTIVE_MEMBER_DAYS,
