@@ -52,6 +52,23 @@ export {
 } from './errors.ts';
 export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
 export {
+  type AffectedToken,
+  type Flip,
+  type FlipGroup,
+  type ImpactOptions,
+  type ImpactRegistry,
+  type ImpactReport,
+  type ImpactSide,
+  type OrgImpact,
+  readDecisionsFile,
+  registryFromDecisions,
+  registryFromStore,
+  renderImpactMarkdown,
+  renderImpactText,
+  replayImpact,
+  storeDecisions,
+} from './impact.ts';
+export {
   ACTIONS,
   type ActionName,
   buildInput,
@@ -59,6 +76,24 @@ export {
   textProblem,
   validateRequest,
 } from './input.ts';
+export {
+  type AuthorProblem,
+  type AuthorRole,
+  CHANGE_KINDS,
+  type ChangeKind,
+  checkAuthor,
+  describeChange,
+  type DiffSide,
+  diffOrg,
+  diffPolicies,
+  type GitTree,
+  type OrgDiff,
+  type PolicyChange,
+  type PolicyDiff,
+  readGitTree,
+  renderDiffMarkdown,
+  renderDiffText,
+} from './policy-diff.ts';
 export {
   loadPolicyTests,
   POLICY_TEST_SCHEMA_ID,

@@ -20,6 +20,7 @@ import {
   type Store,
 } from '../engine/index.ts';
 import { registerConfigCommands } from './cli-config.ts';
+import { registerDiffCommand } from './cli-diff.ts';
 import { registerEditCommands } from './cli-edit.ts';
 import { registerOperatorCommands } from './cli-ops.ts';
 import { resolveServe } from './config.ts';
@@ -341,6 +342,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       }
     });
 
+  registerDiffCommand(program, {
+    io,
+    exit: (c) => {
+      code = c;
+    },
+  });
   registerEditCommands(program, {
     io,
     exit: (c) => {

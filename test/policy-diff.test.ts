@@ -1,0 +1,408 @@
+// `appwarden diff`: every sentence kind of the semantic diff, directories and git refs (a temp git repository,
+// a policy repo in a subdirectory), text / Markdown / JSON output, --exit-code, an invalid head, and the
+// --author role matrix of SPEC §1 (super admin, admin on guests vs other settings, member, other org's admin).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CHANGE_KINDS, type ChangeKind, type PolicyDiff } from '../engine/index.ts';
+import { main } from '../server/cli.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'appwarden-diff-test-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function writeRepo(dir: string, files: Record<string, string>): string {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    readStdin: async () => '',
+  });
+  return { code, stdout, stderr };
+}
+
+const org = (body: string, id = 'acme.example', name = 'Acme Corp') =>
+  `apiVersion: appwarden/v1\nkind: OrgPolicy\nmetadata:\n  org: ${id}\n  name: ${name}\nspec:\n${body}`;
+
+const BASE_ACME = org(`  apps:
+    mode: allow_all
+    block_scope: all_user_orgs
+    blocked:
+      - id: "111"
+        name: Dropbox
+        reason: files leave the company
+      - id: "222"
+        name: Grammarly
+        reason: old reason
+    approved:
+      - id: slack-1
+        name: Slack
+    requests:
+      notify: [super_admins]
+  automation:
+    external_webhook_rules: allow
+  tokens:
+    personal_access_tokens: enabled
+    expiration: default
+  guests:
+    api_via_apps: allow
+    api_via_personal_access_tokens: deny
+  service_accounts:
+    - id: ci-bot
+      name: CI pipeline
+      owner: ops@acme.example
+    - id: backup
+      name: Backup
+      owner: it@acme.example
+    - id: legacy
+      owner: it@acme.example
+      enabled: false
+    - id: gone
+      name: Gone soon
+      owner: it@acme.example
+  admins:
+    super_admins: [dana@acme.example, raj@acme.example]
+    admins: [lee@acme.example, helpdesk@acme.example]
+`);
+
+const HEAD_ACME = org(
+  `  apps:
+    mode: require_approval
+    block_scope: this_org
+    blocked:
+      - id: "222"
+        name: Grammarly
+        reason: new reason
+      - id: "1204999"
+        name: FileSync Pro
+        reason: Copies company files to personal storage
+    approved:
+      - id: zoom-1
+        name: Zoom
+        note: video calls
+    requests:
+      notify: [super_admins, it@acme.example]
+  automation:
+    external_webhook_rules: deny
+  tokens:
+    personal_access_tokens: disabled
+    expiration: 30d
+  guests:
+    api_via_apps: deny
+    api_via_personal_access_tokens: allow
+  service_accounts:
+    - id: ci-bot
+      name: CI pipeline
+      owner: platform@acme.example
+      enabled: false
+    - id: backup
+      name: Nightly backup
+      owner: it@acme.example
+    - id: legacy
+      owner: it@acme.example
+      enabled: true
+    - id: new-bot
+      name: New bot
+      owner: ops@acme.example
+  admins:
+    super_admins: [dana@acme.example, new@acme.example]
+    admins: [lee@acme.example]
+`,
+  'acme.example',
+  'Acme Corporation',
+);
+
+const GLOBEX = org('  tokens:\n    expiration: 90d\n', 'globex.example', 'Globex');
+const NEWCO = org(
+  '  guests:\n    api_via_personal_access_tokens: deny\n  admins:\n    super_admins: [boss@newco.example]\n',
+  'newco.example',
+  'NewCo',
+);
+const HISTORY = (expiration: string) =>
+  `apiVersion: appwarden/v1\nkind: PolicyHistory\norg: acme.example\nrevisions:\n  - at: 2026-03-01T00:00:00Z\n    spec: {tokens: {expiration: ${expiration}}}\n`;
+
+const base = writeRepo(join(tmp, 'base'), {
+  'orgs/acme.yaml': BASE_ACME,
+  'orgs/globex.yaml': GLOBEX,
+  'history/acme.yaml': HISTORY('90d'),
+});
+const head = writeRepo(join(tmp, 'head'), {
+  'orgs/acme.yaml': HEAD_ACME,
+  'orgs/newco.yaml': NEWCO,
+  'history/acme.yaml': HISTORY('60d'),
+});
+
+async function jsonDiff(b: string, h: string): Promise<PolicyDiff> {
+  const r = await cli(['diff', b, h, '--format', 'json']);
+  assert.is(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { diff: PolicyDiff }).diff;
+}
+
+test('every sentence kind, per org, in an admin’s words', async () => {
+  const diff = await jsonDiff(base, head);
+  const acme = diff.orgs.find((o) => o.org === 'acme.example');
+  assert.ok(acme);
+  assert.is(acme.status, 'changed');
+  assert.equal(
+    acme.changes.map((c) => c.message),
+    [
+      'display name: "Acme Corp" → "Acme Corporation"',
+      'app FileSync Pro (1204999) blocked — reason: Copies company files to personal storage',
+      'app Dropbox (111) unblocked',
+      'app Grammarly (222) still blocked; reason "old reason" → reason "new reason"',
+      'app Zoom (zoom-1) approved — note: video calls',
+      'app Slack (slack-1) no longer approved',
+      'mode: allow_all → require_approval',
+      'block scope: all_user_orgs → this_org (blocks no longer follow members into their other orgs)',
+      'approval requests notify: +it@acme.example (now: super_admins, it@acme.example)',
+      'rules triggered by external webhooks: allow → deny',
+      'PATs: enabled → disabled (every existing PAT is revoked for good)',
+      'token expiration: default → 30 days',
+      'guests may no longer use the API via apps',
+      'guests may now use the API via PATs',
+      'service account new-bot (New bot) added, owner ops@acme.example',
+      'service account gone (Gone soon) removed: its tokens stop working',
+      'service account ci-bot (CI pipeline) disabled: its tokens stop working',
+      'service account legacy enabled',
+      'service account ci-bot (CI pipeline) owner: ops@acme.example → platform@acme.example',
+      'service account backup name: "Backup" → "Nightly backup"',
+      'super admin added: new@acme.example',
+      'super admin removed: raj@acme.example',
+      'admin removed: helpdesk@acme.example',
+      'settings history (history/ file): 1 → 1 revisions',
+    ],
+  );
+  const globex = diff.orgs.find((o) => o.org === 'globex.example');
+  assert.equal(globex?.status, 'removed');
+  assert.equal(
+    globex?.changes.map((c) => c.message),
+    ['org removed: every decision for it becomes org_unknown (deny)'],
+  );
+  // A new org: listed with the settings that differ from the defaults.
+  const newco = diff.orgs.find((o) => o.org === 'newco.example');
+  assert.equal(newco?.status, 'added');
+  assert.equal(
+    newco?.changes.map((c) => c.message),
+    [
+      'org added: NewCo (settings below differ from the defaults)',
+      'guests may no longer use the API via PATs',
+      'super admin added: boss@newco.example',
+    ],
+  );
+  // The reverse direction gives the other sentence of each pair (and the kinds the forward diff lacks).
+  const back = await jsonDiff(head, base);
+  const reverse = back.orgs.find((o) => o.org === 'acme.example')?.changes.map((c) => c.message) ?? [];
+  for (const line of [
+    'mode: require_approval → allow_all',
+    'block scope: this_org → all_user_orgs (blocks now follow members into all their orgs)',
+    'approval requests notify: -it@acme.example (now: super_admins)',
+    'PATs: disabled → enabled',
+    'token expiration: 30 days → default',
+    'guests may now use the API via apps',
+    'guests may no longer use the API via PATs',
+    'service account ci-bot (CI pipeline) enabled',
+    'service account legacy disabled: its tokens stop working',
+    'admin added: helpdesk@acme.example',
+  ])
+    assert.ok(reverse.includes(line), `missing: ${line}\n${reverse.join('\n')}`);
+  // Every kind of the closed set was produced by one of the two directions.
+  const seen = new Set<ChangeKind>([...diff.orgs, ...back.orgs].flatMap((o) => o.changes.map((c) => c.kind)));
+  assert.equal(
+    CHANGE_KINDS.filter((k) => !seen.has(k)),
+    [],
+  );
+  // Every change names the policy field it touches (what --author reads).
+  assert.ok(
+    acme.changes.every(
+      (c) => c.field.startsWith('spec.') || c.field === 'metadata.name' || c.field === 'history',
+    ),
+  );
+});
+
+test('no change: comments, layout and key order are not changes; exit 0, --exit-code still 0', async () => {
+  const same = writeRepo(join(tmp, 'same'), {
+    'orgs/a.yaml': `# reordered and commented\n${GLOBEX.replace('  name: Globex\n', '  name: Globex # display\n')}`,
+  });
+  const only = writeRepo(join(tmp, 'only-globex'), { 'orgs/globex.yaml': GLOBEX });
+  const r = await cli(['diff', only, same, '--exit-code']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /no setting changes/);
+});
+
+test('text and markdown output; --exit-code makes changes exit 1 (like git diff)', async () => {
+  const text = await cli(['diff', base, head]);
+  assert.is(text.code, 0);
+  assert.match(text.stdout, /\nacme\.example \(Acme Corporation\): 24 changes\n {2}• display name/);
+  assert.match(text.stdout, /\nnewco\.example \(NewCo\): added\n/);
+  const md = await cli(['diff', base, head, '--format', 'markdown']);
+  assert.is(md.code, 0);
+  assert.match(md.stdout, /^### Policy changes\n/);
+  assert.match(md.stdout, /\n#### acme\.example — Acme Corporation\n\n- display name/);
+  assert.match(md.stdout, /\n#### globex\.example — Globex \(removed\)\n/);
+  // Markdown-significant characters in names are escaped (a PR comment must not be reshaped by a policy).
+  assert.match(md.stdout, /- app FileSync Pro \(1204999\) blocked/);
+  assert.match(md.stdout, /- approval requests notify: \+it@acme.example/);
+  const exit = await cli(['diff', base, head, '--exit-code']);
+  assert.is(exit.code, 1);
+});
+
+test('an invalid head is reported like validate (file:line:col) and exits 1', async () => {
+  const bad = writeRepo(join(tmp, 'bad'), {
+    'orgs/acme.yaml': HEAD_ACME.replace('    mode: require_approval', '    mdoe: require_approval'),
+  });
+  const r = await cli(['diff', base, bad]);
+  assert.is(r.code, 1);
+  assert.is(r.stdout, '');
+  assert.match(r.stderr, new RegExp(`${bad}/orgs/acme\\.yaml:\\d+:\\d+: .*mdoe`));
+  assert.match(r.stderr, /1 problem; the head .* is not valid/);
+});
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.email=ci@example.test', '-c', 'user.name=CI', ...args], {
+    cwd,
+    encoding: 'utf8',
+  });
+}
+
+test('git refs: each side read with git archive from --repo, the policy repo under --path; work tree untouched', async () => {
+  const repo = join(tmp, 'gitrepo');
+  writeRepo(repo, { 'README.md': 'policy repo\n', 'policy/orgs/acme.yaml': BASE_ACME });
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'base');
+  writeFileSync(
+    join(repo, 'policy/orgs/acme.yaml'),
+    BASE_ACME.replace('expiration: default', 'expiration: 60d'),
+  );
+  git(repo, 'commit', '-q', '-am', 'expire tokens after 60 days');
+  // An uncommitted edit in the work tree: a ref means the commit, not the work tree.
+  writeFileSync(
+    join(repo, 'policy/orgs/acme.yaml'),
+    BASE_ACME.replace('expiration: default', 'expiration: 90d'),
+  );
+  const r = await cli(['diff', 'HEAD~1', 'HEAD', '--repo', repo, '--path', 'policy', '--format', 'json']);
+  assert.is(r.code, 0, r.stderr);
+  const diff = (JSON.parse(r.stdout) as { diff: PolicyDiff }).diff;
+  assert.equal(
+    diff.orgs.map((o) => [o.org, o.changes.map((c) => c.message)]),
+    [['acme.example', ['token expiration: default → 60 days']]],
+  );
+  assert.match(diff.base.label, /^HEAD~1 \([0-9a-f]{12}\)$/);
+  // A ref against the work tree directory (the usual CI shape: base branch vs the checked-out head).
+  const wt = await cli(['diff', 'main', join(repo, 'policy'), '--repo', repo, '--path', 'policy']);
+  assert.is(wt.code, 0, wt.stderr);
+  assert.match(wt.stdout, /token expiration: 60 days → 90 days/);
+  // The work tree and the index are as they were.
+  assert.match(git(repo, 'status', '--porcelain'), /^ M policy\/orgs\/acme\.yaml\n$/);
+  const unknown = await cli(['diff', 'no-such-ref', 'HEAD', '--repo', repo, '--path', 'policy']);
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, /no-such-ref is neither a directory nor a commit of the git repository/);
+});
+
+// SPEC §1: super admins anything of their org; admins only spec.guests; nobody else anything; new orgs: no one.
+test('--author: the role matrix, judged on the base revision', async () => {
+  const guestsOnly = writeRepo(join(tmp, 'guests-only'), {
+    'orgs/acme.yaml': BASE_ACME.replace('api_via_apps: allow', 'api_via_apps: deny'),
+    'orgs/globex.yaml': GLOBEX,
+  });
+  const patsOff = writeRepo(join(tmp, 'pats-off'), {
+    'orgs/acme.yaml': BASE_ACME.replace(
+      'personal_access_tokens: enabled',
+      'personal_access_tokens: disabled',
+    ),
+    'orgs/globex.yaml': GLOBEX,
+  });
+  const baseOnly = writeRepo(join(tmp, 'base-only'), {
+    'orgs/acme.yaml': BASE_ACME,
+    'orgs/globex.yaml': GLOBEX,
+  });
+  const run = (h: string, author: string, ...more: string[]) =>
+    cli(['diff', baseOnly, h, '--author', author, ...more]);
+
+  // Super admin: anything of the org.
+  assert.is((await run(patsOff, 'dana@acme.example')).code, 0);
+  assert.is((await run(guestsOnly, 'DANA@acme.example')).code, 0);
+  // Admin: guests yes, PATs no.
+  const adminGuests = await run(guestsOnly, 'lee@acme.example');
+  assert.is(adminGuests.code, 0, adminGuests.stderr);
+  assert.match(adminGuests.stdout, /author lee@acme.example may make every change/);
+  const adminPats = await run(patsOff, 'lee@acme.example');
+  assert.is(adminPats.code, 1);
+  assert.match(
+    adminPats.stderr,
+    /acme\.example: lee@acme\.example may not make this change: PATs: enabled → disabled .*— lee@acme\.example is an admin \(not super admin\) of acme\.example in the base revision; admins may change only the guest API settings \(spec\.guests\)\n/,
+  );
+  // A member (listed nowhere) and another org's admin: nothing.
+  for (const who of ['ann@acme.example', 'frank@globex.example']) {
+    const r = await run(guestsOnly, who);
+    assert.is(r.code, 1, who);
+    assert.match(r.stderr, new RegExp(`${who.replace('.', '\\.')} is not an admin of acme\\.example`));
+  }
+  // A super admin added by the change itself is still judged by the base: new@ may not.
+  const selfPromoted = writeRepo(join(tmp, 'self'), {
+    'orgs/acme.yaml': BASE_ACME.replace(
+      'super_admins: [dana@acme.example, raj@acme.example]',
+      'super_admins: [dana@acme.example, raj@acme.example, new@acme.example]',
+    ).replace('personal_access_tokens: enabled', 'personal_access_tokens: disabled'),
+    'orgs/globex.yaml': GLOBEX,
+  });
+  const self = await run(selfPromoted, 'new@acme.example');
+  assert.is(self.code, 1);
+  assert.match(self.stderr, /2 changes that new@acme\.example may not make/);
+  // One message per offending change; in JSON, the problems with kind and field.
+  const multi = await cli(['diff', baseOnly, head, '--author', 'lee@acme.example', '--format', 'json']);
+  assert.is(multi.code, 1);
+  const out = JSON.parse(multi.stdout) as {
+    author: { ok: boolean; problems: { org: string; field: string }[] };
+  };
+  assert.is(out.author.ok, false);
+  const acmeProblems = out.author.problems.filter((p) => p.org === 'acme.example');
+  assert.is(acmeProblems.length, 22); // 24 changes minus the two guest settings
+  assert.ok(acmeProblems.every((p) => !p.field.startsWith('spec.guests.')));
+  // A new org: nobody in the base can authorize it, unless a repository owner said so (--allow-new-orgs).
+  const withNew = writeRepo(join(tmp, 'with-new'), {
+    'orgs/acme.yaml': BASE_ACME,
+    'orgs/globex.yaml': GLOBEX,
+    'orgs/newco.yaml': NEWCO,
+  });
+  const newOrg = await run(withNew, 'boss@newco.example');
+  assert.is(newOrg.code, 1);
+  assert.match(
+    newOrg.stderr,
+    /boss@newco\.example may not add org newco\.example: a new org has no admins in the base revision/,
+  );
+  assert.is((await run(withNew, 'boss@newco.example', '--allow-new-orgs')).code, 0);
+  // Markdown carries the author check for the PR comment.
+  const md = await run(patsOff, 'lee@acme.example', '--format', 'markdown');
+  assert.match(
+    md.stdout,
+    /### Author check\n\n- :x: acme\.example: lee@acme\.example may not make this change: PATs/,
+  );
+});
+
+test('usage errors exit 2', async () => {
+  assert.is((await cli(['diff', base, head, '--impact'])).code, 2);
+  assert.is((await cli(['diff', base, head, '--store', 'x.db'])).code, 2);
+  assert.is(
+    (await cli(['diff', base, head, '--since', 'yesterday', '--impact', '--decisions', 'x'])).code,
+    2,
+  );
+});
+
+test.run();
