@@ -4,7 +4,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { pino } from 'pino';
 import {
   buildBundle,
   createEngine,
@@ -15,6 +14,7 @@ import {
   importHistoryFile,
   isEngineError,
   loadAndValidate,
+  MIGRATIONS,
   openStore,
   parseRfc3339,
   type Store,
@@ -25,6 +25,7 @@ import { registerEditCommands } from './cli-edit.ts';
 import { registerOperatorCommands } from './cli-ops.ts';
 import { resolveServe } from './config.ts';
 import { JsonError, parseStrictJson } from './json.ts';
+import { createLogger } from './logger.ts';
 import { assertSafeBinding, startServer } from './main.ts';
 
 /** Exit codes of every command. */
@@ -399,12 +400,8 @@ async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
   }
   const { config, source } = resolved;
   for (const w of resolved.warnings) io.stderr(`appwarden: warning: ${formatIssue(w)}\n`);
-  const logger = pino({
-    name: 'appwarden',
-    level: config.logLevel,
-    // Belt and braces: nothing logs headers, but a future field named like these is hidden.
-    redact: ['authorization', '*.authorization', 'headers.authorization', 'token', '*.token'],
-  });
+  // JSON lines on stdout with every secret redacted (server/logger.ts, docs/operations.md "Logs").
+  const logger = createLogger({ level: config.logLevel });
   let store: Store;
   try {
     store = openStore(config.store.path, { synchronous: config.store.sync === 'normal' ? 'NORMAL' : 'FULL' });
@@ -413,6 +410,16 @@ async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
     for (const i of err.issues) io.stderr(`appwarden: ${formatIssue(i)}\n`);
     return EXIT.error;
   }
+  logger.info(
+    {
+      kind: store.kind,
+      location: store.location,
+      // The store migrates to this appwarden's newest schema at open (a newer one is refused).
+      schema_version: MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0,
+      sync: config.store.sync,
+    },
+    'store opened',
+  );
   const engine = createEngine(
     config.policy.dir !== null ? { policyDir: source, store } : { bundlePath: source, store },
   );
