@@ -52,23 +52,6 @@ export {
 } from './errors.ts';
 export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
 export {
-  type AffectedToken,
-  type Flip,
-  type FlipGroup,
-  type ImpactOptions,
-  type ImpactRegistry,
-  type ImpactReport,
-  type ImpactSide,
-  type OrgImpact,
-  readDecisionsFile,
-  registryFromDecisions,
-  registryFromStore,
-  renderImpactMarkdown,
-  renderImpactText,
-  replayImpact,
-  storeDecisions,
-} from './impact.ts';
-export {
   ACTIONS,
   type ActionName,
   buildInput,
@@ -77,38 +60,31 @@ export {
   validateRequest,
 } from './input.ts';
 export {
-  type AuthorProblem,
-  type AuthorRole,
-  CHANGE_KINDS,
-  type ChangeKind,
-  checkAuthor,
-  describeChange,
-  type DiffSide,
-  diffOrg,
-  diffPolicies,
-  type GitTree,
-  type OrgDiff,
-  type PolicyChange,
-  type PolicyDiff,
-  readGitTree,
-  renderDiffMarkdown,
-  renderDiffText,
-} from './policy-diff.ts';
+  composeGuestJoined,
+  composeRequestCreated,
+  composeRequestDenied,
+  composeTokenExpiry,
+  composeTokenRevoked,
+  composeUsageExport,
+  EXPIRED_NOTICE_DAYS,
+  EXPIRY_WARNING_DAYS,
+  requestRecipients,
+  tokenOwnerEmail,
+} from './notify/compose.ts';
 export {
-  loadPolicyTests,
-  POLICY_TEST_SCHEMA_ID,
-  type PolicyTestCase,
-  type PolicyTestCaseResult,
-  type PolicyTestGot,
-  type PolicyTestRun,
-  type PolicyTestSuite,
-  type PolicyTestSuiteResult,
-  type PolicyTestWant,
-  parsePolicyTestSuite,
-  type RunPolicyTestsOptions,
-  runPolicyTests,
-  TESTS_DIR,
-} from './policy-tests.ts';
+  EXPIRY_SWEEP_INTERVAL_MS,
+  effectiveTokenExpiry,
+  type SweepResult,
+  sweepTokenExpiry,
+} from './notify/sweep.ts';
+export {
+  EMAILS,
+  type EmailSpec,
+  emailsMarkdownTable,
+  type RenderContext,
+  type RenderedEmail,
+  renderNotification,
+} from './notify/templates.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export {
   ACTIVE_MEMBER_DAYS,

@@ -3,10 +3,12 @@
 import type { Context, Hono } from 'hono';
 import {
   ACTIONS,
+  composeTokenRevoked,
   type DecisionQuery,
   type DecisionRecord,
   ENGINE_REASON_CODES,
   type Engine,
+  effectiveTokenExpiry,
   formatRfc3339,
   MAX_DECISION_PAGE,
   nowSeconds,
@@ -136,9 +138,8 @@ const MAX_REASON = 500;
  * history; `status` active | expired | revoked at `now`.
  */
 export function tokenToWire(t: TokenRecord, engine: Engine, now: number): Record<string, unknown> {
-  const computed = t.created_at === null ? null : engine.tokenExpiry(t.org, t.created_at);
-  const candidates = [t.expires_at, computed].filter((x): x is number => x !== null);
-  const expiry = candidates.length > 0 ? Math.min(...candidates) : null;
+  // The same computation as the expiry emails' sweep (engine/notify/sweep.ts), so the list and the mail agree.
+  const expiry = effectiveTokenExpiry(t, engine);
   const iso = (x: number | null) => (x === null ? null : formatRfc3339(x));
   return {
     id: t.id,
@@ -253,7 +254,12 @@ export function registerTokenRoutes(app: Hono<AppEnv>, store: Store, engine: Eng
     const { email } = requireAdminRole(c, engine, org, { write: true, what: 'revoking a token' });
     const id = c.req.param('id');
     const reason = await readRevokeReason(c);
-    const { token, changed } = await store.revokeToken({ org, id, at: nowSeconds(), by: email, reason });
+    // The owner's email (SPEC §6) commits with the revocation; a repeated revoke (changed: false) mails nobody.
+    const orgData = Object.hasOwn(engine.data?.orgs ?? {}, org) ? engine.data?.orgs[org] : undefined;
+    const { token, changed } = await store.revokeToken(
+      { org, id, at: nowSeconds(), by: email, reason },
+      (res) => composeTokenRevoked(res, orgData),
+    );
     if (!token) throw notFound(org, id);
     // After the store: an answered revocation is durable, and from here on every use is token_revoked.
     engine.markRevoked(org, id);

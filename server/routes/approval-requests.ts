@@ -1,10 +1,13 @@
 // App approval requests (SPEC §6): the platform files them (POST /v1/orgs/{org}/approval-requests, with a
 // decision-API token), super admins and admins read them, super admins deny them; a revision approving the
-// app closes them (engine load → store). Every status change is a request event for the emails to come.
+// app closes them (engine load → store). Every status change is a request event; its emails (SPEC §6) are
+// queued in the same transaction (engine/notify/compose.ts).
 import { randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import {
   type ApprovalRequest,
+  composeRequestCreated,
+  composeRequestDenied,
   type Engine,
   formatRfc3339,
   nowSeconds,
@@ -176,12 +179,11 @@ export function registerApprovalRequestRoutes(
         `${org} does not work by approval; the app is allowed unless blocked`,
       );
     }
-    const { request, merged } = await store.createApprovalRequest({
-      id: randomUUID(),
-      org,
-      ...n,
-      at: nowSeconds(),
-    });
+    // The emails (to the recipients, the confirmation) commit with the request; a merged ask mails nobody.
+    const { request, merged } = await store.createApprovalRequest(
+      { id: randomUUID(), org, ...n, at: nowSeconds() },
+      (res) => composeRequestCreated(res, orgData),
+    );
     return c.json({ request: requestToWire(request), merged }, merged ? 200 : 201);
   });
   app.all(APPROVAL_REQUESTS_PATH, () => {
@@ -231,13 +233,11 @@ export function registerApprovalRequestRoutes(
     onlyKeys(body, ['reason'], '', problems);
     const reason = text(body.reason, '/reason', 'reason', MAX_TEXT, problems, true);
     if (problems.length > 0) throw invalidRequest(problems);
-    const { request, changed } = await store.denyApprovalRequest({
-      org,
-      id,
-      at: nowSeconds(),
-      by: email,
-      reason: (reason as string).trim(),
-    });
+    // The requester's email commits with the denial; a repeated deny (changed: false) mails nobody.
+    const { request, changed } = await store.denyApprovalRequest(
+      { org, id, at: nowSeconds(), by: email, reason: (reason as string).trim() },
+      composeRequestDenied,
+    );
     if (!request) throw notFound(org, id);
     if (request.status === 'approved') {
       throw new HttpError(

@@ -1,5 +1,7 @@
 // Connected apps and usage (SPEC §6): the apps an org's users connect and use, with their activity, active
-// members and catalog details, and the per-user usage export as CSV. Super admins and admins read (SPEC §1).
+// members and catalog details, and the per-user usage export as CSV, downloaded or emailed to the super admin
+// who asks. Super admins and admins read (SPEC §1).
+import { randomUUID } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import type { Hono } from 'hono';
 import {
@@ -7,6 +9,7 @@ import {
   type AppUserUsage,
   type CatalogApp,
   type ConnectedApp,
+  composeUsageExport,
   type Engine,
   formatRfc3339,
   nowSeconds,
@@ -112,11 +115,30 @@ export function usageCsv(
   });
 }
 
+/** The usage export of `org` at `now` (epoch seconds): the CSV, its file name and its number of data rows. */
+async function usageExport(
+  store: Store,
+  engine: Engine,
+  org: string,
+  now: number,
+): Promise<{ csv: string; filename: string; rows: number }> {
+  const [rows, apps] = await Promise.all([store.appUsage(org, now), store.listConnectedApps(org, now)]);
+  const names = new Map(apps.map((a) => [a.app_id, a.name]));
+  const day = formatRfc3339(now).slice(0, 10);
+  return {
+    csv: usageCsv(engine.catalog, rows, names),
+    filename: `${org}-app-usage-${day}.csv`,
+    rows: rows.length,
+  };
+}
+
 /**
  * Registers the connected-apps routes (SPEC §6, docs/api.md "Connected apps"), read by super admins and admins:
  * `GET /admin/v1/orgs/{org}/apps` (connected apps, most recent activity first: activity, active members over
  * the last 30 days, catalog details, what the policy says of it), `GET …/apps/usage.csv` (per user and app:
- * uses over the last 90 days and last use) and `GET …/apps/{app}` (one app with its per-user usage).
+ * uses over the last 90 days and last use), `POST …/apps/usage:email` (super admins: the same CSV queued as an
+ * email to the caller, SPEC §6; 202 `{notification: {id, kind, status, to}}`, the outbox row) and
+ * `GET …/apps/{app}` (one app with its per-user usage).
  * @throws HttpError 403 `forbidden`; 404 `not_found` for an app neither connected in the org nor in the catalog.
  */
 export function registerAppRoutes(app: Hono<AppEnv>, store: Store, engine: Engine): void {
@@ -132,14 +154,27 @@ export function registerAppRoutes(app: Hono<AppEnv>, store: Store, engine: Engin
   app.get('/admin/v1/orgs/:org/apps/usage.csv', async (c) => {
     const org = c.req.param('org').toLowerCase();
     requireAdminRole(c, engine, org, { write: false, what: 'exporting usage' });
-    const now = nowSeconds();
-    const [rows, apps] = await Promise.all([store.appUsage(org, now), store.listConnectedApps(org, now)]);
-    const names = new Map(apps.map((a) => [a.app_id, a.name]));
-    const day = formatRfc3339(now).slice(0, 10);
-    return c.body(usageCsv(engine.catalog, rows, names), 200, {
+    const { csv, filename } = await usageExport(store, engine, org, nowSeconds());
+    return c.body(csv, 200, {
       'content-type': 'text/csv; charset=utf-8; header=present',
-      'content-disposition': `attachment; filename="${org}-app-usage-${day}.csv"`,
+      'content-disposition': `attachment; filename="${filename}"`,
     });
+  });
+  // SPEC §6 "export per-user usage as CSV and email it to the admin who asked": the worker sends it.
+  app.post('/admin/v1/orgs/:org/apps/:op{usage:email}', async (c) => {
+    const org = c.req.param('org').toLowerCase();
+    const { email } = requireAdminRole(c, engine, org, { write: true, what: 'emailing the usage export' });
+    const now = nowSeconds();
+    const e = await usageExport(store, engine, org, now);
+    const n = composeUsageExport({ org, exportId: randomUUID(), requestedBy: email, at: now, ...e });
+    await store.enqueueNotifications([n], now);
+    // The store names the row; find it by its (unique) dedupe key, newest first, so at the top.
+    const row = (await store.listNotifications({ org, limit: 1000 })).find(
+      (r) => r.dedupe_key === n.dedupe_key,
+    );
+    if (!row)
+      throw new HttpError(500, 'internal_error', 'the usage export was queued but cannot be read back');
+    return c.json({ notification: { id: row.id, kind: row.kind, status: row.status, to: row.to } }, 202);
   });
   app.get('/admin/v1/orgs/:org/apps/:app', async (c) => {
     const org = c.req.param('org').toLowerCase();

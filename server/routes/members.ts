@@ -1,8 +1,16 @@
 // Member events (SPEC §5 "joining an org", SPEC §6): the platform reports a user joining an org; the join
 // time feeds the join rule of token.use decisions that do not carry one, and in require_approval mode the
-// user's unapproved apps are recorded as blocked for them (for the emails to come). Admins read a member.
+// user's unapproved apps are recorded as blocked for them, and a guest with an address is told which stopped
+// (SPEC §6 email, queued in the join's transaction). Admins read a member.
 import type { Hono } from 'hono';
-import { type Engine, formatRfc3339, nowSeconds, parseRfc3339, type Store } from '../../engine/index.ts';
+import {
+  composeGuestJoined,
+  type Engine,
+  formatRfc3339,
+  nowSeconds,
+  parseRfc3339,
+  type Store,
+} from '../../engine/index.ts';
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
 import { readJsonObject } from '../body.ts';
@@ -15,13 +23,16 @@ export const MEMBER_JOINED_PATH = '/v1/orgs/:org/events/member-joined';
 
 const MAX_ID = 256;
 const MAX_APPS = 1000;
-const FIELDS = ['user', 'role', 'joined_at', 'apps'];
+const FIELDS = ['user', 'role', 'joined_at', 'apps', 'email'];
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 interface MemberJoined {
   user: string;
   role: 'member' | 'guest';
   joined_at: number;
   apps: string[];
+  /** The user's address, lower-cased (where a guest's email goes); null when not told. */
+  email: string | null;
 }
 
 function id(v: unknown, field: string, what: string, problems: FieldProblem[]): string | null {
@@ -39,7 +50,7 @@ function id(v: unknown, field: string, what: string, problems: FieldProblem[]): 
   return v;
 }
 
-/** Reads `{user, role, joined_at, apps?}`, naming every bad field (SPEC §4 style). */
+/** Reads `{user, role, joined_at, apps?, email?}`, naming every bad field (SPEC §4 style). */
 function readMemberJoined(body: Record<string, unknown>): MemberJoined {
   const problems: FieldProblem[] = [];
   for (const k of Object.keys(body)) {
@@ -67,17 +78,30 @@ function readMemberJoined(body: Record<string, unknown>): MemberJoined {
       });
     }
   }
+  let email: string | null = null;
+  if (body.email !== undefined) {
+    if (typeof body.email !== 'string' || body.email.length > MAX_ID || !EMAIL.test(body.email))
+      problems.push({ field: '/email', message: "email must be the user's email address" });
+    else email = body.email.toLowerCase();
+  }
   if (problems.length > 0) throw invalidRequest(problems);
-  return { user: user as string, role: body.role as 'member' | 'guest', joined_at: joinedAt as number, apps };
+  return {
+    user: user as string,
+    role: body.role as 'member' | 'guest',
+    joined_at: joinedAt as number,
+    apps,
+    email,
+  };
 }
 
 /**
  * Registers `POST /v1/orgs/{org}/events/member-joined` (the platform, decision-API token; body `{user, role,
- * joined_at, apps?}`; 200 `{member, blocked_apps}`) and `GET /admin/v1/orgs/{org}/members/{user}` (super
+ * joined_at, apps?, email?}`; 200 `{member, blocked_apps}`) and `GET /admin/v1/orgs/{org}/members/{user}` (super
  * admins and admins; `{member, blocked_apps}`). The join is committed before the engine learns it, so from
  * the answer on a `token.use` of the user without `subject.properties.joined_at` uses it (SPEC §5). In
  * `require_approval` mode every app of `apps` the live policy does not approve is recorded as blocked for
- * the user (SPEC §6: their unapproved apps stop working; the email comes with the outbox).
+ * the user (SPEC §6: their unapproved apps stop working), and a guest with an `email` is mailed the list
+ * (`guest_apps_blocked`, queued in the same transaction, once per join).
  * @throws HttpError 400 `invalid_request` naming the field; 403 `forbidden`; 404 `not_found` (an org no live
  *   policy declares, a user with no recorded join); 503 `not_ready`.
  */
@@ -98,9 +122,14 @@ export function registerMemberRoutes(
         ? m.apps.filter((a) => !Object.hasOwn(orgData.apps.approved, a))
         : [];
     const at = nowSeconds();
-    await store.recordMemberJoin(
-      { org, user_id: m.user, role: m.role, joined_at: m.joined_at, recorded_at: at },
-      blocked,
+    const join = { org, user_id: m.user, role: m.role, joined_at: m.joined_at, recorded_at: at };
+    // App names for the guest's email: the repository's catalog first, then the policy's own lists.
+    const appName = (id: string): string | null =>
+      (Object.hasOwn(engine.catalog, id) ? engine.catalog[id]?.name : undefined) ??
+      (Object.hasOwn(orgData.apps.blocked, id) ? orgData.apps.blocked[id]?.name : undefined) ??
+      null;
+    await store.recordMemberJoin(join, blocked, () =>
+      composeGuestJoined(join, m.email, blocked, orgData, appName),
     );
     engine.markJoined(org, m.user, m.joined_at);
     return c.json(await memberToWire(store, org, m.user));
