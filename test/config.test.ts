@@ -44,8 +44,12 @@ async function cli(args: string[], env: Record<string, string> = {}) {
   Object.assign(process.env, env);
   try {
     const code = await main(args, {
-      stdout: (s) => void (stdout += s),
-      stderr: (s) => void (stderr += s),
+      stdout: (s) => {
+        stdout += s;
+      },
+      stderr: (s) => {
+        stderr += s;
+      },
       readStdin: async () => '',
     });
     return { code, stdout, stderr };
