@@ -85,6 +85,34 @@ export {
   type RenderedEmail,
   renderNotification,
 } from './notify/templates.ts';
+export {
+  createMailTransport,
+  hasSmtpServer,
+  type MailTransport,
+  type MailTransportOptions,
+  type OutgoingEmail,
+  redactSmtpSecrets,
+  type SmtpSettings,
+} from './notify/transport.ts';
+export {
+  type NewNotification,
+  NOTIFICATION_STATUSES,
+  type Notification,
+  type NotificationAttachment,
+  type NotificationKind,
+  type NotificationStatus,
+} from './notify/types.ts';
+export {
+  createNotificationWorker,
+  KIND_HEADER,
+  MAX_RETRY_SECONDS,
+  type NotificationWorker,
+  type NotificationWorkerOptions,
+  notificationMessageId,
+  retryDelaySeconds,
+  type WorkerLogger,
+  type WorkerRunResult,
+} from './notify/worker.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export {
   ACTIVE_MEMBER_DAYS,
@@ -107,6 +135,9 @@ export {
   MIGRATIONS,
   type MemberJoin,
   type NewApprovalRequest,
+  NOTIFICATION_PAGE,
+  type NotificationQuery,
+  type Notify,
   openStore,
   PAT_SWEEP,
   type RequestEvent,
