@@ -1,18 +1,24 @@
 // The operator commands of the CLI (SPEC §6 admin operations, from a shell): `apps list|show`, `tokens
 // list|revoke`, `requests list|deny`, `usage export`, against the server's store file (`--store`; SQLite's WAL
 // lets them run beside a live server) or a running server's admin API (`--server` with an admin token), with
-// `--json` for scripts.
+// `--json` for scripts. Writes on the store file queue the same emails as the server's routes (SPEC §6); the
+// server's outbox worker sends them.
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   type AppUserUsage,
   type ConnectedApp,
+  composeRequestDenied,
+  composeTokenRevoked,
+  composeUsageExport,
   DEFAULT_STORE_PATH,
   formatIssue,
   formatRfc3339,
   isEngineError,
   loadAndValidate,
   nowSeconds,
+  type OrgData,
   openStore,
   type RequestStatus,
   type Store,
@@ -74,6 +80,8 @@ interface OpsSource {
     by: string | undefined,
   ): Promise<{ request: Wire; changed: boolean }>;
   usageCsv(policy: string | undefined): Promise<string>;
+  /** Queues the usage CSV as an email to the admin who asks (SPEC §6); the queued row's id and recipients. */
+  emailUsage(policy: string | undefined, by: string | undefined): Promise<{ id: string; to: string[] }>;
   close(): Promise<void>;
 }
 
@@ -115,6 +123,15 @@ function tokenToJson(t: TokenRecord, now: number): Wire {
   };
 }
 
+/**
+ * The org's settings as the server last made them live (the newest go-live row's settings JSON), for the emails
+ * a write queues (a service account's owner); undefined when the store has none.
+ */
+async function liveOrgData(store: Store, org: string): Promise<OrgData | undefined> {
+  const last = (await store.goLives(org)).at(-1);
+  return last?.settings_json ? (JSON.parse(last.settings_json) as OrgData) : undefined;
+}
+
 /** The store file as a source: reads and writes it directly (the operator of the machine). */
 function storeSource(store: Store, org: string): OpsSource {
   const requireBy = (by: string | undefined): string => {
@@ -143,7 +160,10 @@ function storeSource(store: Store, org: string): OpsSource {
         .map((t) => tokenToJson(t, now));
     },
     async revokeToken(id, reason, by) {
-      const r = await store.revokeToken({ org, id, at: nowSeconds(), by: requireBy(by), reason });
+      const orgData = await liveOrgData(store, org);
+      const r = await store.revokeToken({ org, id, at: nowSeconds(), by: requireBy(by), reason }, (res) =>
+        composeTokenRevoked(res, orgData),
+      );
       if (!r.token) throw new OpError(`token ${id} is not in the registry of ${org}`);
       return { token: tokenToJson(r.token, nowSeconds()), changed: r.changed };
     },
@@ -156,7 +176,10 @@ function storeSource(store: Store, org: string): OpsSource {
       return rows.map(requestToWire);
     },
     async denyRequest(id, reason, by) {
-      const r = await store.denyApprovalRequest({ org, id, at: nowSeconds(), by: requireBy(by), reason });
+      const r = await store.denyApprovalRequest(
+        { org, id, at: nowSeconds(), by: requireBy(by), reason },
+        composeRequestDenied,
+      );
       if (!r.request) throw new OpError(`no approval request ${id} in ${org}`);
       if (r.request.status === 'approved') {
         throw new OpError(`request ${id} was already approved (the app is approved in ${org})`);
@@ -168,6 +191,28 @@ function storeSource(store: Store, org: string): OpsSource {
       const now = nowSeconds();
       const [rows, apps] = await Promise.all([store.appUsage(org, now), store.listConnectedApps(org, now)]);
       return usageCsv(catalog, rows, new Map(apps.map((a) => [a.app_id, a.name])));
+    },
+    async emailUsage(policy, by) {
+      const to = requireBy(by);
+      const at = nowSeconds();
+      const catalog = policy ? (await loadAndValidate(policy)).catalog : {};
+      const [rows, apps] = await Promise.all([store.appUsage(org, at), store.listConnectedApps(org, at)]);
+      const csv = usageCsv(catalog, rows, new Map(apps.map((a) => [a.app_id, a.name])));
+      const filename = `${org}-app-usage-${formatRfc3339(at).slice(0, 10)}.csv`;
+      const n = composeUsageExport({
+        org,
+        exportId: randomUUID(),
+        requestedBy: to,
+        at,
+        csv,
+        rows: rows.length,
+        filename,
+      });
+      await store.enqueueNotifications([n], at);
+      const row = (await store.listNotifications({ org, limit: 1000 })).find(
+        (x) => x.dedupe_key === n.dedupe_key,
+      );
+      return { id: row?.id ?? '', to: n.to };
     },
     close: () => store.close(),
   };
@@ -228,6 +273,10 @@ function serverSource(base: string, org: string, token: string): OpsSource {
     // Bytes, not text(): text() would drop the byte-order mark the export starts with.
     usageCsv: async () =>
       Buffer.from(await (await call('GET', '/apps/usage.csv')).arrayBuffer()).toString('utf8'),
+    async emailUsage() {
+      const n = (await json('POST', '/apps/usage:email')).notification as { id: string; to: string[] };
+      return { id: n.id, to: n.to };
+    },
     close: async () => {},
   };
 }
@@ -254,7 +303,8 @@ const sub = (w: Wire, key: string, field: string): unknown => (w[key] as Wire | 
  * `--store <path>` (default `var/appwarden.db`, the server's; writes need `--by <email>`) or `--server <url>`
  * (the admin API, with the admin token in `APPWARDEN_ADMIN_TOKEN`; the token's email is the actor);
  * `--json` prints JSON instead of a table. A revocation written to the store file reaches a running server
- * at its next reload (SIGHUP or a policy change); through `--server` it applies at once.
+ * at its next reload (SIGHUP or a policy change); through `--server` it applies at once. Revocations, denials
+ * and `usage export --email` queue the same emails either way (SPEC §6); the server's worker sends them.
  */
 export function registerOperatorCommands(program: Command, ctx: OperatorCommandsContext): void {
   const { io } = ctx;
@@ -434,12 +484,25 @@ export function registerOperatorCommands(program: Command, ctx: OperatorCommands
   )
     .option('--policy <dir>', 'with --store: policy repository, for app names from its apps/*.yaml catalog')
     .option('-o, --output <file>', 'write the CSV here instead of stdout')
+    .option('--email', 'email the CSV to the admin who asks (--by with --store) instead of printing it')
+    .option('--by <email>', 'with --store --email: who asks (the recipient)')
     .addHelpText(
       'after',
-      "\nUTF-8 with a byte-order mark, CRLF, RFC 4180 quoting; formula-looking cells get a leading '.",
+      "\nUTF-8 with a byte-order mark, CRLF, RFC 4180 quoting; formula-looking cells get a leading '.\n" +
+        "With --email the server's outbox worker sends it (queued in the store).",
     )
-    .action((opts: SourceOptions & { policy?: string; output?: string }) =>
+    .action((opts: SourceOptions & { policy?: string; output?: string; email?: boolean; by?: string }) =>
       run(opts, async (src) => {
+        if (opts.email) {
+          if (opts.output) throw new OpError('give either --email or --output', 2);
+          const { id, to } = await src.emailUsage(opts.policy, opts.by);
+          print(
+            opts,
+            { notification: { id, to } },
+            `queued the usage export to ${to.join(', ')} (notification ${id})\n`,
+          );
+          return;
+        }
         const csv = await src.usageCsv(opts.policy);
         if (opts.output) {
           writeFileSync(opts.output, csv);
