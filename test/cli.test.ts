@@ -201,7 +201,7 @@ test('serve refuses a non-loopback host without tokens (exit 2) and needs exactl
   writeFileSync(config, 'auth:\n  tokens: [abc]\n');
   const typo = cli(['serve', '--policy', good, '--port', '0', '--config', config]);
   assert.is(typo.code, 2);
-  assert.match(typo.stderr, /unknown key "tokens"/);
+  assert.match(typo.stderr, /typo.yaml:2:3: unknown key `tokens`/);
 });
 
 /** Starts `serve` and resolves with its base URL (read from the JSON log line) once it listens. */
