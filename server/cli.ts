@@ -14,15 +14,19 @@ import {
   importHistoryFile,
   isEngineError,
   loadAndValidate,
+  loadPolicyTests,
   MIGRATIONS,
   openStore,
+  type PolicyTestSuite,
   parseRfc3339,
   type Store,
+  sortIssues,
 } from '../engine/index.ts';
 import { registerConfigCommands } from './cli-config.ts';
 import { registerDiffCommand } from './cli-diff.ts';
 import { registerEditCommands } from './cli-edit.ts';
 import { registerOperatorCommands } from './cli-ops.ts';
+import { githubAnnotation, issueAnnotation, registerTestCommand } from './cli-test.ts';
 import { resolveServe } from './config.ts';
 import { JsonError, parseStrictJson } from './json.ts';
 import { createLogger } from './logger.ts';
@@ -106,43 +110,84 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 
   program
     .command('validate')
-    .description('validate a policy repository (orgs/*.yaml, history/*.yaml) as CI does')
+    .description(
+      'validate a policy repository (orgs/*.yaml, history/*.yaml, apps/*.yaml, tests/*.yaml) as CI does',
+    )
     .argument('<dir>', 'policy repository directory')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option(
+        '--format <format>',
+        'text (file:line:col: message), json (for CI systems) or github (GitHub Actions ::error annotations)',
+      )
+        .choices(['text', 'json', 'github'])
+        .default('text'),
+    )
     .addHelpText(
       'after',
-      '\nExit codes: 0 valid, 1 invalid (every problem listed as file:line:col: message), 2 error.',
+      '\nThe policy test suites (tests/*.yaml) are checked too, not run: `appwarden test` runs them.\n' +
+        'Exit codes: 0 valid, 1 invalid (every problem listed as file:line:col: message), 2 error.',
     )
-    .action(async (dir: string, opts: { format: 'text' | 'json' }) => {
+    .action(async (dir: string, opts: { format: 'text' | 'json' | 'github' }) => {
       if (missing(dir, 'policy directory', io)) {
         code = EXIT.error;
         return;
       }
+      const errors: EngineError[] = [];
+      let valid: { revision: string; orgs: string[] } | undefined;
+      let suites: PolicyTestSuite[] = [];
       try {
-        const { revision, orgs } = await loadAndValidate(dir);
-        if (opts.format === 'json')
-          io.stdout(`${JSON.stringify({ valid: true, revision, orgs, issues: [] }, null, 2)}\n`);
-        else
-          io.stdout(
-            `valid: revision ${revision}, ${orgs.length} org${orgs.length === 1 ? '' : 's'} (${orgs.join(', ')})\n`,
-          );
-        code = EXIT.ok;
+        valid = await loadAndValidate(dir);
       } catch (err) {
         if (!isEngineError(err)) throw err;
-        const issues = err.issues.map((i) => located(i, dir));
-        code = exitFor(err);
-        if (opts.format === 'json') {
+        errors.push(err);
+      }
+      // Test suites are part of the repository (SPEC §3): checked (not run) with it, even when it is invalid.
+      try {
+        suites = await loadPolicyTests(dir);
+      } catch (err) {
+        if (!isEngineError(err)) throw err;
+        errors.push(err);
+      }
+      if (valid && errors.length === 0) {
+        const { revision, orgs } = valid;
+        const summary = `valid: revision ${revision}, ${orgs.length} org${orgs.length === 1 ? '' : 's'} (${orgs.join(', ')})`;
+        const cases = suites.reduce((n, s) => n + s.cases.length, 0);
+        const tests =
+          suites.length > 0
+            ? `checked ${suites.length} test suite${suites.length === 1 ? '' : 's'} (${cases} case${cases === 1 ? '' : 's'}); appwarden test runs them`
+            : '';
+        if (opts.format === 'json')
+          io.stdout(`${JSON.stringify({ valid: true, revision, orgs, issues: [] }, null, 2)}\n`);
+        else if (opts.format === 'github')
           io.stdout(
-            `${JSON.stringify({ valid: false, revision: null, orgs: [], code: err.code, issues }, null, 2)}\n`,
+            githubAnnotation(
+              'notice',
+              { title: 'appwarden validate' },
+              `${summary}${tests ? `; ${tests}` : ''}`,
+            ),
           );
-        } else {
-          for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
-          io.stderr(
-            code === EXIT.invalid
-              ? `${issues.length} problem${issues.length === 1 ? '' : 's'}; ${dir} is not valid\n`
-              : `cannot validate ${dir} (${err.code})\n`,
-          );
-        }
+        else io.stdout(`${summary}\n${tests ? `${tests}\n` : ''}`);
+        code = EXIT.ok;
+        return;
+      }
+      // An environment problem (2) decides the exit code over an invalid file (1).
+      const primary = errors.find((e) => exitFor(e) === EXIT.error) ?? (errors[0] as EngineError);
+      const issues = sortIssues(errors.flatMap((e) => e.issues)).map((i) => located(i, dir));
+      code = exitFor(primary);
+      const summary =
+        code === EXIT.invalid
+          ? `${issues.length} problem${issues.length === 1 ? '' : 's'}; ${dir} is not valid`
+          : `cannot validate ${dir} (${primary.code})`;
+      if (opts.format === 'json') {
+        io.stdout(
+          `${JSON.stringify({ valid: false, revision: null, orgs: [], code: primary.code, issues }, null, 2)}\n`,
+        );
+      } else if (opts.format === 'github') {
+        for (const i of issues) io.stdout(issueAnnotation(i, primary.code));
+        io.stdout(`${summary}\n`);
+      } else {
+        for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
+        io.stderr(`${summary}\n`);
       }
     });
 
@@ -344,6 +389,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     });
 
   registerDiffCommand(program, {
+    io,
+    exit: (c) => {
+      code = c;
+    },
+  });
+  registerTestCommand(program, {
     io,
     exit: (c) => {
       code = c;
