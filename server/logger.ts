@@ -1,5 +1,6 @@
 // The server's one logger (pino, JSON lines on stdout): level, RFC 3339 times, and redaction of every secret
 // (tokens, cookies, passwords, credentials in URLs) before a line is written. Used by `appwarden serve` and tests.
+import { format } from 'node:util';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers } from 'pino';
 import { EngineError } from '../engine/index.ts';
 import type { LogLevel } from './config.ts';
@@ -134,8 +135,17 @@ export function createLogger({ level = 'info', destination }: CreateLoggerOption
     hooks: {
       logMethod(args, method) {
         const [first, ...rest] = args as unknown[];
-        const tail = rest.map((a) => (typeof a === 'string' ? scrubText(a) : a));
+        // A format string is filled in before scrubbing: `'Bearer %s', token` is a secret only once joined.
+        const [msg, ...fmt] = rest;
+        const tail =
+          typeof msg === 'string' && fmt.length > 0
+            ? [scrubText(format(msg, ...fmt))]
+            : rest.map((a) => (typeof a === 'string' ? scrubText(a) : a));
         // logger.error(err[, msg]): keep the error under `err` and its (scrubbed) message as the line's msg.
+        if (typeof first === 'string') {
+          // logger.info('text %s', value): the whole call is the message.
+          return method.apply(this, [scrubText(format(first, ...rest))] as never);
+        }
         if (first instanceof Error) {
           const msg = typeof tail[0] === 'string' ? tail.shift() : scrubText(first.message);
           return method.apply(this, [{ err: scrub(first) }, msg, ...tail] as never);
