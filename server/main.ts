@@ -6,6 +6,7 @@ import {
   createWatcher,
   type Engine,
   EngineError,
+  type NotificationWorker,
   openStore,
   type PolicyWatcher,
   type Store,
@@ -47,6 +48,11 @@ export interface StartOptions {
    * they appear; at the deadline every connection still open is closed.
    */
   shutdownGraceMs?: number;
+  /**
+   * The notification outbox worker (SPEC §6 emails), built by the caller on the same store: started once the
+   * server listens, stopped by `close()` after the last request handler returned (its batch in flight done).
+   */
+  worker?: NotificationWorker;
 }
 
 /** Default of {@link StartOptions.shutdownGraceMs}. */
@@ -82,6 +88,7 @@ export async function startServer({
   watchPath,
   store,
   shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS,
+  worker,
 }: StartOptions): Promise<RunningServer> {
   assertSafeBinding(config);
   const ownStore = store ? null : openStore(':memory:');
@@ -142,6 +149,7 @@ export async function startServer({
     },
     'decision server listening',
   );
+  worker?.start();
   return {
     url,
     port,
@@ -194,6 +202,11 @@ export async function startServer({
       ]);
     }
     logger.info({ unfinished: handling.size }, 'shutdown: decision log flushed (every handler has returned)');
+    if (worker) {
+      // After the handlers: an event answered during the grace period may have queued an email.
+      await worker.stop();
+      logger.info('shutdown: notification worker stopped');
+    }
     await ownStore?.close();
   }
 }
