@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { MEMBER_JOINED_PATH, registerMemberRoutes } from './routes/members.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerOpaRoutes } from './routes/opa.ts';
+import { registerOpenApiRoute } from './routes/openapi.ts';
 import { registerPolicyEditRoutes } from './routes/policy-edits.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 
@@ -121,6 +122,7 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   registerWellKnownRoutes(app);
   registerHealthRoutes(app, engine);
   registerMetricsRoute(app, metrics, config);
+  registerOpenApiRoute(app);
   // Before the token routes: their tokens/{id} catch-all answers 405 to any other method.
   registerPolicyEditRoutes(app, theStore, engine, config);
   registerAdminRoutes(app, theStore, engine);
