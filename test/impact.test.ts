@@ -2,7 +2,7 @@
 // exact flip counts per org and group; the admin API's export as --decisions gives the same; rows without
 // input are skipped and counted; drift is not blamed on the change; --fail-on-deny-flips; tokens revoked by
 // PATs off and expiries moved earlier, with dates; and the example store with PATs turned off in one org.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -18,7 +18,7 @@ import {
   setPersonalAccessTokens,
   unblockApp,
 } from '../engine/index.ts';
-import { buildExampleStore, EXAMPLE_STORE_END } from '../examples/traffic/example-store.ts';
+import { buildExampleStore, decisionsJsonl, EXAMPLE_STORE_END } from '../examples/traffic/example-store.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { main } from '../server/cli.ts';
@@ -369,8 +369,14 @@ test('--fail-on-deny-flips n: exit 1 only when allow → deny flips exceed n', a
 test('example store: PATs off in umbrella.example revokes exactly these tokens of these owners', async () => {
   const path = join(tmp, 'example.db');
   const store = openStore(path);
-  await buildExampleStore(store);
+  const records = await buildExampleStore(store);
   await store.close();
+  // The committed export is this store's newest 200 decisions (examples/decisions/README.md says how to regenerate).
+  assert.is(
+    decisionsJsonl(records.slice(-200)),
+    readFileSync(join(root, 'examples', 'decisions', 'example-last-200.jsonl'), 'utf8'),
+    'examples/decisions/example-last-200.jsonl is stale: npx tsx examples/traffic/example-store.ts --decisions examples/decisions/example-last-200.jsonl --last 200',
+  );
   const head = await editedCopy('umbrella-pats-off', [
     (d) => setPersonalAccessTokens(d, 'umbrella.example', 'disabled'),
   ]);
@@ -434,6 +440,29 @@ test('example store: PATs off in umbrella.example revokes exactly these tokens o
   );
   assert.is(umbrella.allow_to_deny, 77);
   assert.is(umbrella.deny_to_allow, 0);
+  // The committed export alone (no store): its registry is rebuilt from the 200 decisions it holds.
+  const fromFile = await impactJson([
+    'diff',
+    exampleRepo,
+    head,
+    '--impact',
+    '--decisions',
+    join(root, 'examples', 'decisions', 'example-last-200.jsonl'),
+    '--now',
+    formatRfc3339(EXAMPLE_STORE_END),
+  ]);
+  assert.equal(fromFile.impact.decisions, {
+    read: 200,
+    replayed: 200,
+    skipped_no_input: 0,
+    skipped_invalid: 0,
+    drift: 0,
+  });
+  assert.is(fromFile.impact.allow_to_deny, 2);
+  assert.equal(
+    fromFile.impact.orgs[0]?.pats_revoked?.tokens.map((t) => `${t.id} ${t.owner}`),
+    ['pat-00164-2 u-00164', 'pat-00589-1 u-00589'],
+  );
 });
 
 test.run();

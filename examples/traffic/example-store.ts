@@ -1,7 +1,7 @@
 // Builds the example store: the seeded traffic of generate.ts decided by the engine over the example policy
 // repository, two weeks of it, written into a SQLite store through the server's own record and sighting
 // functions (decision log with inputs, token registry, connected apps), and optionally a decisions JSONL export.
-// Reproducible: the same seed and count give the same store (decision ids aside). Impact replay examples and
+// Reproducible: the same seed and count give the same store and the same export. Impact replay examples and
 // tests (`appwarden diff --impact`) run against it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -72,7 +72,11 @@ export async function buildExampleStore(
       clock = Math.floor(atMs / 1000);
       const decision = engine.decide(request);
       const made = { request, at_ms: atMs, latency_us: 0 };
-      records.push(decisionRecord(decision, made));
+      // Stable ids (the engine's are random UUIDs), so the committed export regenerates byte for byte.
+      records.push({
+        ...decisionRecord(decision, made),
+        decision_id: `example-${String(i + 1).padStart(5, '0')}`,
+      });
       const t = tokenSighting(decision, made);
       if (t) tokens.push(t);
       const u = usageSighting(decision, made);
@@ -86,9 +90,17 @@ export async function buildExampleStore(
   return all;
 }
 
-/** JSON lines of decision records (the `--decisions` format of `appwarden diff --impact`). */
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+
+/**
+ * JSON lines of decision records (the `--decisions` format of `appwarden diff --impact`), for committing: any
+ * string that looks like an email (a service-account token's `owner` in the example traffic) becomes
+ * `redacted`, since the log's inputs lose only the subject's email and a committed file must hold none.
+ */
 export function decisionsJsonl(records: readonly DecisionRecord[]): string {
-  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
+  const scrub = (_key: string, value: unknown) =>
+    typeof value === 'string' && EMAIL.test(value) ? 'redacted' : value;
+  return records.map((r) => JSON.stringify(r, scrub)).join('\n') + (records.length > 0 ? '\n' : '');
 }
 
 async function cli(argv: string[]): Promise<number> {
