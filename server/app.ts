@@ -14,6 +14,7 @@ import { registerAppRoutes } from './routes/apps.ts';
 import { registerEvaluationRoutes } from './routes/evaluation.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { MEMBER_JOINED_PATH, registerMemberRoutes } from './routes/members.ts';
+import { registerNotificationRoutes } from './routes/notifications.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerOpaRoutes } from './routes/opa.ts';
 import { registerOpenApiRoute } from './routes/openapi.ts';
@@ -129,6 +130,7 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   registerAppRoutes(app, theStore, engine);
   registerMemberRoutes(app, theStore, engine, config);
   registerApprovalRequestRoutes(app, theStore, engine, config);
+  registerNotificationRoutes(app, theStore, engine, config);
 
   // Registered after the real handlers, so only other methods on a known path get here.
   for (const [path, methods] of Object.entries(ROUTES)) {
