@@ -12,7 +12,7 @@ import policyHistorySchema from '../schemas/policy-history.schema.json' with { t
 import type { PolicyTestSuite as SuiteFile, TestCase, TestSubject } from '../schemas/policy-test.gen.ts';
 import policyTestSchema from '../schemas/policy-test.schema.json' with { type: 'json' };
 import { createEngine, type Decision, toWireDecision } from './engine.ts';
-import { EngineError, type Issue, isEngineError } from './errors.ts';
+import { EngineError, type Issue, isEngineError, sortIssues } from './errors.ts';
 import { DEFAULT_WASM_PATH, loadPolicy, readPolicyWasm } from './evaluator.ts';
 import { epochsForEvaluation, type HistoryRevision, type OrgHistory, tokenSettingsOf } from './history.ts';
 import { validateHistory } from './history-file.ts';
@@ -183,6 +183,9 @@ function schemaIssues(parsed: ParsedYaml): Issue[] {
       }
       continue;
     }
+    // The branches of a subject's anyOf reach it through $refs (their schemaPath does not say anyOf): the
+    // anyOf error above explains them all.
+    if (/^\/cases\/\d+\/subject(\/|$)/.test(err.instancePath)) continue;
     if (err.keyword === 'propertyNames') continue;
     if (err.propertyName !== undefined) {
       const path = [...pathOf(err.instancePath), err.propertyName];
@@ -292,6 +295,7 @@ function historyRevisions(
   for (const i of result.issues) {
     issues.push({
       ...i,
+      message: i.message.replace(/^revisions\b/, 'history entries'),
       ...(i.path !== undefined ? { path: joinPath(path, i.path.replace(/^revisions/, '')) } : {}),
       ...(i.hint ? { hint: i.hint.replace(/\brevisions\b/g, 'history entries') } : {}),
     });
@@ -316,7 +320,7 @@ export function parsePolicyTestSuite(
   text: string,
 ): { suite: PolicyTestSuite; issues: [] } | { suite?: undefined; issues: Issue[] } {
   const { parsed, issues: yamlIssues } = parseYaml(file, text);
-  if (!parsed) return { issues: yamlIssues };
+  if (!parsed) return { issues: sortIssues(yamlIssues) };
   const issues = schemaIssues(parsed);
   const badPaths = issues.map((i) => i.path ?? '');
   const doc = (isObject(parsed.value) ? parsed.value : {}) as Partial<SuiteFile>;
@@ -395,7 +399,8 @@ export function parsePolicyTestSuite(
     const r = raw.resource;
     if (r === undefined) {
       if (raw.action === 'api.use') resource = { type: 'api' };
-      else if (typeof raw.action === 'string')
+      // After an unknown key (`resorce`) the missing resource is the same mistake: said once.
+      else if (typeof raw.action === 'string' && !schemaBad(casePath))
         report(
           casePath,
           `the case has no resource`,
@@ -523,7 +528,7 @@ export function parsePolicyTestSuite(
           file,
           ...parsed.positionOf(path),
           path: formatPath(path),
-          message: `the case is not a valid decision request: ${i.message} (at ${(i.path ?? '/').slice(1).replace(/\//g, '.')})`,
+          message: `the case is not a valid decision request: ${i.message}`,
           ...(i.hint ? { hint: i.hint } : {}),
         });
       }
@@ -543,7 +548,7 @@ export function parsePolicyTestSuite(
       want: want as PolicyTestWant,
     });
   });
-  if (issues.length > 0) return { issues };
+  if (issues.length > 0) return { issues: sortIssues(issues) };
   return {
     suite: { file, ...(typeof doc.description === 'string' ? { description: doc.description } : {}), cases },
     issues: [],

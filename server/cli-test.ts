@@ -102,6 +102,11 @@ function failureLines(c: PolicyTestCaseResult): string[] {
   return [`expected: ${wantText(c.want)}`, `got:      ${gotText(c)}`, ...others];
 }
 
+/** Milliseconds as seconds, to the millisecond (JUnit `time`). */
+function seconds(ms: number): number {
+  return Math.round(ms) / 1000;
+}
+
 /** Plural `n word(s)`. */
 function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -137,17 +142,9 @@ export function renderJunit(run: PolicyTestRun, dir: string): string {
   const builder = junit.newBuilder().name('appwarden policy tests');
   for (const suite of run.suites) {
     const file = under(dir, suite.file);
-    const ts = builder
-      .testSuite()
-      .name(file)
-      .time(suite.durationMs / 1000);
+    const ts = builder.testSuite().name(file).time(seconds(suite.durationMs));
     for (const c of suite.cases) {
-      const tc = ts
-        .testCase()
-        .className(file)
-        .name(c.name)
-        .file(file)
-        .time(c.durationMs / 1000);
+      const tc = ts.testCase().className(file).name(c.name).file(file).time(seconds(c.durationMs));
       if (!c.passed) {
         tc.failure(
           `expected ${wantText(c.want)}, got ${c.got.decision ? 'allow' : 'deny'} (${c.got.reason})`,
