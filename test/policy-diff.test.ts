@@ -2,14 +2,15 @@
 // a policy repo in a subdirectory), text / Markdown / JSON output, --exit-code, an invalid head, and the
 // --author role matrix of SPEC §1 (super admin, admin on guests vs other settings, member, other org's admin).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHANGE_KINDS, type ChangeKind, type PolicyDiff } from '../engine/index.ts';
+import { CHANGE_KINDS, type ChangeKind, type PolicyDiff, setPersonalAccessTokens } from '../engine/index.ts';
 import { main } from '../server/cli.ts';
 
+const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'appwarden-diff-test-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -403,6 +404,36 @@ test('usage errors exit 2', async () => {
     (await cli(['diff', base, head, '--since', 'yesterday', '--impact', '--decisions', 'x'])).code,
     2,
   );
+});
+
+test('the README example of "Policy repository in CI" is real output', async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Policy repository in CI'));
+  const block = /```console\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(block, 'the console example is in the README section');
+  // The change the section makes first (`appwarden tokens pats disable … --policy /tmp/policy`), on a copy.
+  const copy = join(tmp, 'readme-policy');
+  cpSync(join(root, 'examples', 'policy-repo'), copy, { recursive: true });
+  const edit = await setPersonalAccessTokens(copy, 'umbrella.example', 'disabled');
+  writeFileSync(join(copy, edit.file), edit.after);
+  process.chdir(root);
+  const parts = block.split(/^\$ /m).filter((p) => p.trim() !== '');
+  assert.is(parts.length, 2);
+  for (const part of parts) {
+    const lines = part.split('\n');
+    let command = lines.shift() as string;
+    while (command.endsWith('\\')) command = `${command.slice(0, -1)} ${(lines.shift() as string).trim()}`;
+    const words = command.split(/\s+/).filter(Boolean);
+    const quiet = words.includes('>');
+    const args = words
+      .slice(1, quiet ? words.indexOf('>') : undefined)
+      .map((w) => (w === '/tmp/policy' ? copy : w));
+    const r = await cli(args);
+    const got = (quiet ? r.stderr : r.stdout)
+      .replace(/\([0-9a-f]{16}\)/g, '(…)')
+      .replaceAll(copy, '/tmp/policy');
+    assert.fixture(got, lines.join('\n'), command);
+  }
 });
 
 test.run();
