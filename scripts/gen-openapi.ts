@@ -406,6 +406,29 @@ export async function buildOpenApi(): Promise<Schema> {
       ),
       blocked_apps: { type: 'array', items: obj({ app: str(), at: time() }) },
     }),
+    Notification: obj(
+      {
+        id: str(),
+        kind: str('What the email is about, e.g. request_created, token_revoked, usage_export.'),
+        org: str(),
+        to: { type: 'array', items: str() },
+        status: { enum: ['pending', 'sending', 'sent', 'dead'] },
+        attempts: { type: 'integer' },
+        created_at: time(),
+        next_attempt_at: nullable(time()),
+        sent_at: nullable(time()),
+        last_error: { type: ['string', 'null'] },
+        message_id: str(),
+        dedupe_key: str(),
+        data: { type: 'object' },
+        attachments: {
+          type: 'array',
+          description: 'Name, type and size only; never the content.',
+          items: obj({ filename: str(), content_type: str(), size_bytes: { type: 'integer' } }),
+        },
+      },
+      ['id', 'kind', 'org', 'to', 'status', 'attempts', 'created_at', 'sent_at', 'last_error'],
+    ),
     PolicyEdit: obj(
       {
         org: str(),
@@ -702,7 +725,12 @@ export async function buildOpenApi(): Promise<Schema> {
         ok: {
           '202': json(
             obj({
-              notification: obj({ id: { type: ['string', 'integer'] }, kind: str(), status: str(), to: {} }),
+              notification: obj({
+                id: str(),
+                kind: str(),
+                status: { enum: ['pending', 'sending', 'sent', 'dead'] },
+                to: { type: 'array', items: str() },
+              }),
             }),
             'Queued.',
           ),
@@ -786,6 +814,33 @@ export async function buildOpenApi(): Promise<Schema> {
           '200': json(obj({ request: ref('ApprovalRequest'), changed: { type: 'boolean' } }), 'The request.'),
         },
         errs: ['400', '401', '403', '404', '409', '413', '415', '503'],
+      }),
+    },
+    '/admin/v1/orgs/{org}/notifications': {
+      get: admin({
+        summary: 'The org’s emails in the notification outbox, newest first',
+        description:
+          'Queued, sent and dead emails; attachments by name, type and size only. Super admins and admins.',
+        params: [
+          queryParam('status', 'Filter by status.', { enum: ['pending', 'sending', 'sent', 'dead'] }),
+          queryParam('limit', 'At most this many, 1-1000 (default 100).', {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1000,
+          }),
+        ],
+        ok: {
+          '200': json(obj({ notifications: { type: 'array', items: ref('Notification') } }), 'The emails.'),
+        },
+      }),
+    },
+    '/admin/v1/orgs/{org}/notifications/{id}:retry': {
+      post: admin({
+        summary: 'Send a dead (or pending) email again now (super admins)',
+        description: 'With a full set of attempts; 409 for an email that was sent or is being sent.',
+        params: [pathParam('id', 'The email’s id.')],
+        ok: { '200': json(obj({ notification: ref('Notification') }), 'The email, due now.') },
+        errs: ['401', '403', '404', '409', '503'],
       }),
     },
     '/admin/v1/orgs/{org}/history': {
