@@ -114,6 +114,7 @@ export {
   type WorkerRunResult,
 } from './notify/worker.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
+export type { DecisionLogOptions } from './store/decision-log.ts';
 export {
   ACTIVE_MEMBER_DAYS,
   type ApprovalRequest,
@@ -132,8 +133,8 @@ export {
   importHistoryFile,
   MAX_DECISION_PAGE,
   type MemberBlockedApp,
-  MIGRATIONS,
   type MemberJoin,
+  MIGRATIONS,
   type NewApprovalRequest,
   NOTIFICATION_PAGE,
   type NotificationQuery,
@@ -151,7 +152,6 @@ export {
   USAGE_DAYS,
   type UsageSighting,
 } from './store/index.ts';
-export type { DecisionLogOptions } from './store/decision-log.ts';
 export { DAY, formatRfc3339, nowSeconds, parseRfc3339 } from './time.ts';
 export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';
 export {
