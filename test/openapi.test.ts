@@ -52,7 +52,9 @@ function setup(config: Partial<ServerConfig> = {}, engine: Engine = engineWithTr
 
 test('the committed document is a valid OpenAPI 3.1 document', async () => {
   const validator = new Validator();
-  const res = await validator.validate(structuredClone(doc) as object);
+  const res = await validator.validate(
+    structuredClone(doc) as unknown as Parameters<Validator['validate']>[0],
+  );
   assert.ok(res.valid, JSON.stringify(res.errors, null, 2));
   assert.is(validator.version, '3.1');
 });
