@@ -25,6 +25,7 @@ import {
 import { registerConfigCommands } from './cli-config.ts';
 import { registerDiffCommand } from './cli-diff.ts';
 import { registerEditCommands } from './cli-edit.ts';
+import { createServerNotificationWorker, registerNotificationCommands } from './cli-notifications.ts';
 import { registerOperatorCommands } from './cli-ops.ts';
 import { githubAnnotation, issueAnnotation, registerTestCommand } from './cli-test.ts';
 import { resolveServe } from './config.ts';
@@ -413,6 +414,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       code = c;
     },
   });
+  registerNotificationCommands(program, { io, exit: (c) => (code = c) });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
@@ -476,6 +478,8 @@ async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
   );
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
+    // The outbox worker (SPEC §6 emails): SMTP, or .eml files when none is configured (said in the log).
+    const worker = createServerNotificationWorker({ config, store, engine, logger });
     running = await startServer({
       engine,
       config,
@@ -483,6 +487,7 @@ async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
       watchPath: source,
       store,
       shutdownGraceMs: config.shutdownGraceMs,
+      worker,
     });
   } catch (err) {
     await store.close();

@@ -9,7 +9,6 @@ import {
   type Notification,
   type NotificationQuery,
   type NotificationStatus,
-  notificationMessageId,
   nowSeconds,
   type Store,
 } from '../../engine/index.ts';
@@ -22,9 +21,10 @@ const PARAMS = ['status', 'limit'] as const;
 
 /**
  * The wire form of an outbox row (docs/api.md "Notifications"): times RFC 3339; `next_attempt_at` only while
- * it means something (pending: when due; sending: when the claim runs out); attachments without content.
+ * it means something (pending: when due; sending: when the claim runs out); attachments without content. The
+ * email's Message-ID is `<id@domain of smtp.from>`.
  */
-export function notificationToWire(n: Notification, from: string): Record<string, unknown> {
+export function notificationToWire(n: Notification): Record<string, unknown> {
   const live = n.status === 'pending' || n.status === 'sending';
   return {
     id: n.id,
@@ -37,7 +37,6 @@ export function notificationToWire(n: Notification, from: string): Record<string
     next_attempt_at: live ? formatRfc3339(n.next_attempt_at) : null,
     sent_at: n.sent_at === null ? null : formatRfc3339(n.sent_at),
     last_error: n.last_error,
-    message_id: notificationMessageId(n.id, from),
     dedupe_key: n.dedupe_key,
     data: n.data,
     attachments: (n.attachments ?? []).map((a) => ({
@@ -87,16 +86,15 @@ export function registerNotificationRoutes(
   app: Hono<AppEnv>,
   store: Store,
   engine: Engine,
-  config: ServerConfig,
+  _config: ServerConfig,
 ): void {
   const list = '/admin/v1/orgs/:org/notifications';
-  const from = config.smtp.from;
   app.get(list, async (c) => {
     const org = c.req.param('org').toLowerCase();
     requireAdminRole(c, engine, org, { write: false, what: 'reading the outbox' });
     const query = readNotificationQuery(org, c.req.queries());
     const rows = await store.listNotifications(query);
-    return c.json({ notifications: rows.map((n) => notificationToWire(n, from)) });
+    return c.json({ notifications: rows.map((n) => notificationToWire(n)) });
   });
   app.post('/admin/v1/orgs/:org/notifications/:op{.+:retry}', async (c) => {
     const org = c.req.param('org').toLowerCase();
@@ -119,7 +117,7 @@ export function registerNotificationRoutes(
     const after = await store.retryNotification(id, nowSeconds());
     if (!after) throw new HttpError(404, 'not_found', `no email ${id} in the outbox of ${org}`);
     c.var.logger?.info({ org, notification_id: id, kind: row.kind, by: email }, 'email retry requested');
-    return c.json({ notification: notificationToWire(after, from) });
+    return c.json({ notification: notificationToWire(after) });
   });
   app.all(list, () => {
     throw new HttpError(405, 'method_not_allowed', 'use GET on /admin/v1/orgs/{org}/notifications', {

@@ -1,0 +1,264 @@
+// Email delivery from the server's side: the outbox worker `appwarden serve` runs (built from the config), and
+// the operator commands `appwarden notifications list|retry` on the store file (`--store`) or a running
+// server's admin API (`--server`, admin token in APPWARDEN_ADMIN_TOKEN), with `--json` for scripts.
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import {
+  createMailTransport,
+  createNotificationWorker,
+  DEFAULT_STORE_PATH,
+  type Engine,
+  formatIssue,
+  isEngineError,
+  NOTIFICATION_STATUSES,
+  type NotificationWorker,
+  nowSeconds,
+  openStore,
+  renderNotification,
+  type Store,
+} from '../engine/index.ts';
+import { ADMIN_TOKEN_ENV, type OperatorCommandsContext } from './cli-ops.ts';
+import type { ServerConfig } from './config.ts';
+import { notificationToWire, readNotificationQuery } from './routes/notifications.ts';
+
+/**
+ * Builds the outbox worker of `appwarden serve` (not started; `startServer` starts and stops it): SMTP from
+ * `config.smtp`, or `.eml` files in `config.notifications.outboxDir` when no SMTP server is configured,
+ * which it says in the log at once ("no SMTP configured: emails are written to var/outbox/").
+ * @throws EngineError `invalid_config` when `smtp.url` is not an smtp:// or smtps:// URL
+ */
+export function createServerNotificationWorker(opts: {
+  config: ServerConfig;
+  store: Store;
+  engine: Engine;
+  logger: Logger;
+}): NotificationWorker {
+  const { config, store, engine, logger } = opts;
+  const transport = createMailTransport(config.smtp, { outboxDir: config.notifications.outboxDir });
+  if (transport.kind === 'file') {
+    const dir = config.notifications.outboxDir.replace(/\/*$/, '/');
+    logger.info({ outbox_dir: dir }, `no SMTP configured: emails are written to ${dir}`);
+  } else {
+    // The target names host and port only; the user and password never reach a log line.
+    logger.info({ smtp: transport.target, from: config.smtp.from }, 'emails are sent over SMTP');
+  }
+  return createNotificationWorker({
+    store,
+    transport,
+    render: renderNotification,
+    from: config.smtp.from,
+    publicUrl: config.publicUrl.replace(/\/+$/, ''),
+    orgName: (org) => engine.data?.orgs[org]?.name ?? org,
+    maxAttempts: config.notifications.maxAttempts,
+    retryBaseSeconds: config.notifications.retryBaseSeconds,
+    pollMs: config.notifications.pollMs,
+    logger,
+  });
+}
+
+type Wire = Record<string, unknown>;
+
+/** A command that cannot do what was asked; exit 1 (not found, refused) or `code`. */
+class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Where the commands read and write: the store file or a server's admin API, both in the API's wire shapes. */
+interface Source {
+  list(q: { status?: string; limit?: string }): Promise<Wire[]>;
+  retry(id: string): Promise<Wire>;
+  close(): Promise<void>;
+}
+
+function storeSource(store: Store, org: string): Source {
+  return {
+    async list(q) {
+      const query = Object.fromEntries(
+        Object.entries(q)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [k, [v as string]]),
+      );
+      let parsed: ReturnType<typeof readNotificationQuery>;
+      try {
+        parsed = readNotificationQuery(org, query);
+      } catch (err) {
+        const problems = (err as { problems?: { field: string | null; message: string }[] }).problems ?? [];
+        throw new CommandError(
+          problems.map((p) => `--${p.field}: ${p.message}`).join('\n') || String(err),
+          2,
+        );
+      }
+      return (await store.listNotifications(parsed)).map((n) => notificationToWire(n));
+    },
+    async retry(id) {
+      const row = await store.getNotification(id);
+      if (!row || row.org !== org) throw new CommandError(`no email ${id} in the outbox of ${org}`);
+      if (row.status === 'sent')
+        throw new CommandError(`email ${id} was already sent; a retry would send it twice`);
+      if (row.status === 'sending') throw new CommandError(`email ${id} is being sent now`);
+      const after = await store.retryNotification(id, nowSeconds());
+      if (!after) throw new CommandError(`no email ${id} in the outbox of ${org}`);
+      return notificationToWire(after);
+    },
+    close: () => store.close(),
+  };
+}
+
+function serverSource(base: string, org: string, token: string): Source {
+  const root = `${base.replace(/\/+$/, '')}/admin/v1/orgs/${encodeURIComponent(org)}/notifications`;
+  async function call(method: string, path: string): Promise<Wire> {
+    let res: Response;
+    try {
+      res = await fetch(`${root}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+    } catch (err) {
+      throw new CommandError(`cannot reach ${base}: ${(err as Error).message}`, 2);
+    }
+    if (res.ok) return (await res.json()) as Wire;
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const e = (await res.json()) as { error?: { code?: string; message?: string } };
+      if (e.error?.message) message = `${e.error.code}: ${e.error.message}`;
+    } catch {
+      // Not our JSON error shape: the status line says enough.
+    }
+    throw new CommandError(message, res.status === 404 || res.status === 409 ? 1 : 2);
+  }
+  return {
+    async list(q) {
+      const p = new URLSearchParams();
+      for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, v);
+      const qs = p.toString();
+      return (await call('GET', qs === '' ? '' : `?${qs}`)).notifications as Wire[];
+    },
+    async retry(id) {
+      return (await call('POST', `/${encodeURIComponent(id)}:retry`)).notification as Wire;
+    },
+    close: async () => {},
+  };
+}
+
+/** Rows as aligned columns with a header; `-` for null. */
+function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cells = [header, ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '-' : String(v))))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] as string).length)));
+  return `${cells
+    .map((r) =>
+      r
+        .map((c, i) => (c as string).padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+interface Options {
+  org: string;
+  store: string;
+  server?: string;
+  json?: boolean;
+}
+
+/**
+ * Registers `appwarden notifications list` (`--status pending|sending|sent|dead`, `--limit 1..1000`, newest
+ * first) and `appwarden notifications retry <id>` (a dead or pending email is due now, with a full set of
+ * attempts; a sent one is refused, exit 1). Both take `--org` and `--store <db>` (default the server's,
+ * `var/appwarden.db`; a running server's worker sends a retried email at its next poll) or `--server <url>`
+ * (admin API; the token in `APPWARDEN_ADMIN_TOKEN`, whose role applies: retry needs a super admin), and
+ * `--json`. Exit 0 done, 1 not found or refused, 2 usage or runtime error.
+ */
+export function registerNotificationCommands(program: Command, ctx: OperatorCommandsContext): void {
+  const { io } = ctx;
+  const env = ctx.env ?? process.env;
+  const group = program
+    .command('notifications')
+    .description('the email outbox of an org: queued, sent and dead emails (SPEC §6)');
+  const common = (cmd: Command): Command =>
+    cmd
+      .requiredOption('--org <org>', 'the org id, e.g. acme.example')
+      .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
+      .option('--server <url>', `a running server instead of the store (admin token in ${ADMIN_TOKEN_ENV})`)
+      .option('--json', 'print JSON');
+
+  async function run(opts: Options, fn: (src: Source) => Promise<void>): Promise<void> {
+    const org = opts.org.trim().toLowerCase();
+    let src: Source | undefined;
+    try {
+      if (opts.server !== undefined) {
+        const token = env[ADMIN_TOKEN_ENV];
+        if (!token) throw new CommandError(`--server needs an admin token in ${ADMIN_TOKEN_ENV}`, 2);
+        src = serverSource(opts.server, org, token);
+      } else src = storeSource(openStore(opts.store), org);
+      await fn(src);
+      ctx.exit(0);
+    } catch (err) {
+      if (err instanceof CommandError) {
+        io.stderr(`${err.message}\n`);
+        ctx.exit(err.code);
+      } else if (isEngineError(err)) {
+        for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
+        if (err.issues.length === 0) io.stderr(`${err.message}\n`);
+        ctx.exit(2);
+      } else throw err;
+    } finally {
+      await src?.close();
+    }
+  }
+  const print = (opts: Options, json: unknown, text: string) =>
+    io.stdout(opts.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+
+  common(group.command('list').description('emails of the org, newest first'))
+    .option('--status <status>', NOTIFICATION_STATUSES.join(' | '))
+    .option('--limit <n>', 'at most this many (1..1000)', '100')
+    .action((opts: Options & { status?: string; limit: string }) =>
+      run(opts, async (src) => {
+        if (
+          opts.status !== undefined &&
+          !(NOTIFICATION_STATUSES as readonly string[]).includes(opts.status)
+        ) {
+          throw new CommandError(`--status must be one of ${NOTIFICATION_STATUSES.join(', ')}`, 2);
+        }
+        const list = await src.list({
+          ...(opts.status === undefined ? {} : { status: opts.status }),
+          limit: opts.limit,
+        });
+        print(
+          opts,
+          { notifications: list },
+          table(
+            ['ID', 'KIND', 'TO', 'STATUS', 'ATTEMPTS', 'CREATED', 'SENT', 'LAST ERROR'],
+            list.map((n) => [
+              n.id,
+              n.kind,
+              (n.to as string[]).join(','),
+              n.status,
+              n.attempts,
+              n.created_at,
+              n.sent_at,
+              n.last_error,
+            ]),
+          ),
+        );
+      }),
+    );
+  common(group.command('retry').description('send a dead email again (a full set of attempts)'))
+    .argument('<id>', 'the email id (from notifications list)')
+    .action((id: string, opts: Options) =>
+      run(opts, async (src) => {
+        const n = await src.retry(id);
+        const when =
+          opts.server === undefined
+            ? "at the server worker's next poll"
+            : 'by the server worker at its next poll';
+        print(
+          opts,
+          { notification: n },
+          `email ${id} (${n.kind} to ${(n.to as string[]).join(', ')}) is due now; it is sent ${when}\n`,
+        );
+      }),
+    );
+}
