@@ -11,9 +11,12 @@ export class JsonError extends Error {
 }
 
 /**
- * Parses `text` as JSON and rejects duplicate object keys (JSON.parse keeps the last one silently, so a
- * caller's `"org"` could be overridden by a second `"org"` that a proxy or logger never showed).
- * @throws JsonError when the text is not JSON or repeats a key (field: the pointer to the repeated key).
+ * Parses `text` as JSON and rejects what I-JSON (RFC 7493 §2) forbids and JSON.parse lets through: duplicate
+ * object keys (JSON.parse keeps the last one silently, so a caller's `"org"` could be overridden by a second
+ * `"org"` that a proxy or logger never showed) and strings or keys with a lone UTF-16 surrogate escape
+ * (`"\ud800"`: not Unicode, so no UTF-8 store, log or Wasm can hold it; every endpoint refuses it the same way).
+ * @throws JsonError when the text is not JSON, repeats a key or holds a lone surrogate (field: the pointer to
+ *   the repeated key or the bad string).
  */
 export function parseStrictJson(text: string): unknown {
   let value: unknown;
@@ -22,13 +25,14 @@ export function parseStrictJson(text: string): unknown {
   } catch (err) {
     throw new JsonError(`body is not valid JSON: ${(err as Error).message.toLowerCase()}`);
   }
-  findDuplicateKey(text);
+  findIJsonViolation(text);
   return value;
 }
 
-// Scans text that JSON.parse already accepted, so only strings, brackets, colons and commas matter.
+// Scans text that JSON.parse already accepted (duplicate keys, lone surrogates), so only strings, brackets,
+// colons and commas matter.
 // Iterative (an explicit stack) so deep nesting cannot overflow the call stack.
-function findDuplicateKey(text: string): void {
+function findIJsonViolation(text: string): void {
   type Frame =
     | { kind: 'object'; keys: Set<string>; path: string; expectKey: boolean; lastKey: string }
     | {
@@ -49,8 +53,16 @@ function findDuplicateKey(text: string): void {
       let j = i + 1;
       while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
       const top = stack[stack.length - 1];
+      const token = text.slice(i, j + 1);
+      if (token.includes('\\u') && !(JSON.parse(token) as string).isWellFormed()) {
+        const isKey = top?.kind === 'object' && top.expectKey;
+        throw new JsonError(
+          `${isKey ? 'a key' : 'a string'} holds a lone UTF-16 surrogate escape (e.g. "\\ud800"); send valid Unicode`,
+          isKey && top ? `${top.path}/${escapePointer(JSON.parse(token) as string)}` : childPath(),
+        );
+      }
       if (top?.kind === 'object' && top.expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const key = JSON.parse(token) as string;
         if (top.keys.has(key)) {
           throw new JsonError(`duplicate key "${key}"`, `${top.path}/${escapePointer(key)}`);
         }
