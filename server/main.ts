@@ -6,10 +6,13 @@ import {
   createWatcher,
   type Engine,
   EngineError,
+  EXPIRY_SWEEP_INTERVAL_MS,
   type NotificationWorker,
+  nowSeconds,
   openStore,
   type PolicyWatcher,
   type Store,
+  sweepTokenExpiry,
 } from '../engine/index.ts';
 import { createApp } from './app.ts';
 import { isLoopbackHost, type ServerConfig } from './config.ts';
@@ -51,6 +54,8 @@ export interface StartOptions {
   /**
    * The notification outbox worker (SPEC §6 emails), built by the caller on the same store: started once the
    * server listens, stopped by `close()` after the last request handler returned (its batch in flight done).
+   * With a worker the server also runs the token expiry sweep (SPEC §5 warnings, engine/notify/sweep.ts) at
+   * start and every 10 minutes.
    */
   worker?: NotificationWorker;
 }
@@ -150,6 +155,40 @@ export async function startServer({
     'decision server listening',
   );
   worker?.start();
+  // SPEC §5 "owners are told 7 days before a token expires and when it expires": at start, after each new
+  // revision (a stricter expiration moves expiries earlier) and every 10 minutes. Idempotent (the outbox's
+  // dedupe keys), so running it at every start and on every replica mails each owner once.
+  let sweeping: Promise<void> | null = null;
+  let sweepAgain = false;
+  let sweepStopped = false;
+  const sweep = (): void => {
+    if (sweepStopped) return;
+    if (sweeping) {
+      sweepAgain = true;
+      return;
+    }
+    sweeping = sweepTokenExpiry({ store: store ?? (ownStore as Store), engine, now: nowSeconds() })
+      .then(
+        (r) => {
+          if (r.queued > 0) logger.info({ due: r.due, queued: r.queued }, 'token expiry sweep queued emails');
+        },
+        (err) => logger.error({ err }, 'token expiry sweep failed; it runs again in 10 minutes'),
+      )
+      .finally(() => {
+        sweeping = null;
+        if (sweepAgain) {
+          sweepAgain = false;
+          sweep();
+        }
+      });
+  };
+  const sweepTimer = worker ? setInterval(sweep, EXPIRY_SWEEP_INTERVAL_MS).unref() : null;
+  const stopSweepOnReload = worker
+    ? engine.onReload?.((e) => {
+        if (e.outcome === 'ok' && e.result?.changed) sweep();
+      })
+    : undefined;
+  if (worker) sweep();
   return {
     url,
     port,
@@ -202,6 +241,10 @@ export async function startServer({
       ]);
     }
     logger.info({ unfinished: handling.size }, 'shutdown: decision log flushed (every handler has returned)');
+    sweepStopped = true;
+    if (sweepTimer) clearInterval(sweepTimer);
+    stopSweepOnReload?.();
+    while (sweeping) await sweeping;
     if (worker) {
       // After the handlers: an event answered during the grace period may have queued an email.
       await worker.stop();
