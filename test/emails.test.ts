@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
+import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,6 +29,7 @@ import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { main } from '../server/cli.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
+import { startServer } from '../server/main.ts';
 import { adminTokenOf, adminTokens, asAdmin } from './support/admins.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -573,6 +575,76 @@ test('the expiry sweep warns 7 days before and tells when expired, once per toke
   } finally {
     workerNow = null;
     await e.close();
+  }
+});
+
+test('a running server sweeps once its policy is live: the owner of a token expiring in 5 days is warned', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'appwarden-emails-serve-'));
+  dirs.push(tmp);
+  const dir = join(tmp, 'repo');
+  cpSync(join(root, 'examples', 'policy-repo'), dir, { recursive: true });
+  const store = openStore(join(tmp, 'state.db'));
+  const now = nowSeconds();
+  // Globex's 90-day expiration went live 85 days ago (the engine's clock then), the token was created then.
+  const wentLive = now - 85 * DAY;
+  const engine = createEngine({ policyDir: dir, store, clock: () => wentLive });
+  await store.appendDecisions(
+    [],
+    [
+      {
+        org: 'globex.example',
+        id: 'pat-serve-1',
+        action: 'token.use',
+        kind: 'personal_access',
+        owner: 'U1',
+        owner_email: 'ann@globex.example',
+        service_account: null,
+        created_at: wentLive,
+        at: wentLive,
+        used: true,
+        expires_at: null,
+      },
+    ],
+  );
+  const config: ServerConfig = {
+    ...defaultConfig,
+    port: 0,
+    smtp: {
+      ...defaultConfig.smtp,
+      host: '127.0.0.1',
+      port: smtp.port,
+      user: SMTP_USER,
+      password: SMTP_PASSWORD,
+    },
+  };
+  const transport = createMailTransport(config.smtp, { outboxDir: join(tmp, 'outbox') });
+  const worker = createNotificationWorker({
+    store,
+    transport,
+    render: renderNotification,
+    from: config.smtp.from,
+    publicUrl: config.publicUrl,
+    orgName: (org) => engine.data?.orgs[org]?.name ?? org,
+    maxAttempts: 3,
+    retryBaseSeconds: 1,
+    pollMs: 50,
+  });
+  const server = await startServer({ engine, config, logger: pino({ level: 'silent' }), store, worker });
+  try {
+    // The policy goes live after the server started (as `appwarden serve` does): the sweep follows the load.
+    await engine.load();
+    const subject = `[Globex Corporation] Your token pat-serve-1 expires on ${formatRfc3339(wentLive + 90 * DAY).slice(0, 10)}`;
+    for (let i = 0; i < 200 && !smtp.received.some((m) => m.mail.subject === subject); i += 1) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const mails = smtp.received.slice(seen);
+    seen = smtp.received.length;
+    assert.equal(one(mails, subject).envelope, ['ann@globex.example']);
+  } finally {
+    await server.close();
+    transport.close();
+    engine.close();
+    await store.close();
   }
 });
 
