@@ -371,16 +371,24 @@ function tokenEffects(
  * @throws EngineError `invalid_policy` | `io_error` | `wasm_load_error` when a side cannot be loaded
  */
 export async function replayImpact(opts: ImpactOptions): Promise<ImpactReport> {
-  const records: DecisionRecord[] = [];
-  for await (const r of opts.decisions as AsyncIterable<DecisionRecord>) records.push(r);
-  const registry = opts.registry ?? registryFromDecisions(records);
+  // With a registry the decisions stream through (a month of a busy log need not fit in memory); without one
+  // they are read first, since the registry is rebuilt from them.
+  let registry = opts.registry;
+  let source = opts.decisions as AsyncIterable<DecisionRecord>;
+  if (!registry) {
+    const all: DecisionRecord[] = [];
+    for await (const r of source) all.push(r);
+    registry = registryFromDecisions(all);
+    source = all as unknown as AsyncIterable<DecisionRecord>;
+  }
   const wasmPath = opts.wasmPath ?? DEFAULT_WASM_PATH;
   const base = await engineFor(opts.base, registry, opts.now, wasmPath);
   const head = await engineFor(opts.head, registry, opts.now, wasmPath);
-  const counts = { read: records.length, replayed: 0, skipped_no_input: 0, skipped_invalid: 0, drift: 0 };
+  const counts = { read: 0, replayed: 0, skipped_no_input: 0, skipped_invalid: 0, drift: 0 };
   const flips: Flip[] = [];
   try {
-    for (const r of records) {
+    for await (const r of source) {
+      counts.read += 1;
       if (r.input === null || r.input === undefined) {
         counts.skipped_no_input += 1;
         continue;
@@ -441,7 +449,7 @@ export async function replayImpact(opts: ImpactOptions): Promise<ImpactReport> {
       bump(groups.user, f.subject_type === 'user' ? f.subject_id : null, f.direction);
       bump(groups.owner, f.token_owner, f.direction);
     }
-    const effects = tokenEffects(org, opts, registry);
+    const effects = tokenEffects(org, opts, registry as ImpactRegistry);
     if (mine.length === 0 && !effects.pats_revoked && !effects.expiry_earlier) continue;
     orgs.push({
       org,

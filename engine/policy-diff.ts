@@ -212,7 +212,7 @@ export function describeChange(c: Omit<PolicyChange, 'message'>): string {
     case 'admin_removed':
       return `admin removed: ${c.id}`;
     case 'settings_history':
-      return `settings history (history/ file): ${c.from} → ${c.to} revisions`;
+      return `settings history (history/ file) changed: ${c.from} → ${c.to} revisions (token expiry and the PAT sweep follow the new past, SPEC §5)`;
   }
 }
 

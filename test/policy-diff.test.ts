@@ -186,7 +186,7 @@ test('every sentence kind, per org, in an admin’s words', async () => {
       'super admin added: new@acme.example',
       'super admin removed: raj@acme.example',
       'admin removed: helpdesk@acme.example',
-      'settings history (history/ file): 1 → 1 revisions',
+      'settings history (history/ file) changed: 1 → 1 revisions (token expiry and the PAT sweep follow the new past, SPEC §5)',
     ],
   );
   const globex = diff.orgs.find((o) => o.org === 'globex.example');
