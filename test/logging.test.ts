@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, type Engine, openStore } from '../engine/index.ts';
-import { type RunningServer, startAppwarden } from '../examples/support.ts';
+import { freePort, startProcess } from '../examples/support.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig } from '../server/config.ts';
@@ -60,19 +60,30 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 
 test('a real server logs the expected events and none of the secrets it was handed', async () => {
   const policy = join(dir, 'policy');
-  const prev = { ...process.env };
-  Object.assign(process.env, {
-    APPWARDEN_LOG_LEVEL: 'debug',
-    APPWARDEN_TOKEN_SHA256: sha256Hex(SERVICE),
-    APPWARDEN_ADMIN_TOKENS: `dana.whitfield@acme.example=${sha256Hex(DANA)}`,
-    APPWARDEN_SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@127.0.0.1:2525`,
-  });
-  let server: RunningServer;
-  try {
-    server = await startAppwarden(policy, ['--store', join(dir, 'store.db')]);
-  } finally {
-    process.env = prev;
-  }
+  const port = await freePort();
+  const server = await startProcess(
+    process.execPath,
+    [
+      join(root, 'bin', 'appwarden.js'),
+      'serve',
+      '--policy',
+      policy,
+      '--port',
+      String(port),
+      '--store',
+      join(dir, 'store.db'),
+    ],
+    {
+      url: `http://127.0.0.1:${port}`,
+      readyPath: '/ready',
+      env: {
+        APPWARDEN_LOG_LEVEL: 'debug',
+        APPWARDEN_TOKEN_SHA256: sha256Hex(SERVICE),
+        APPWARDEN_ADMIN_TOKENS: `dana.whitfield@acme.example=${sha256Hex(DANA)}`,
+        APPWARDEN_SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@127.0.0.1:2525`,
+      },
+    },
+  );
   // Everything from here on, after what the child wrote until it was ready.
   let out = server.output();
   server.child.stdout?.on('data', (b: Buffer) => {
