@@ -115,6 +115,16 @@ export interface OrgImpact {
     used_last_day: number;
     tokens: AffectedToken[];
   } | null;
+  /**
+   * Service accounts the head disables or removes: every unrevoked token of theirs in the registry stops
+   * working (`service_account_disabled` / `_unknown`, SPEC §4); null when none.
+   */
+  service_account_tokens_stopped: {
+    sentence: string;
+    service_accounts: string[];
+    service_automations_used_last_day: number;
+    tokens: AffectedToken[];
+  } | null;
   /** Tokens whose expiry moves earlier under the head's expiration applied from now; null when none. */
   expiry_earlier: {
     sentence: string;
@@ -304,10 +314,10 @@ function tokenEffects(
   org: string,
   opts: ImpactOptions,
   registry: ImpactRegistry,
-): Pick<OrgImpact, 'pats_revoked' | 'expiry_earlier'> {
+): Pick<OrgImpact, 'pats_revoked' | 'service_account_tokens_stopped' | 'expiry_earlier'> {
   const b = opts.base.data.orgs[org];
   const h = opts.head.data.orgs[org];
-  if (!h) return { pats_revoked: null, expiry_earlier: null };
+  if (!h) return { pats_revoked: null, service_account_tokens_stopped: null, expiry_earlier: null };
   const now = opts.now;
   const lastDay = (t: TokenRecord) => t.last_used_at !== null && t.last_used_at > now - DAY;
   const live = registry.tokens
@@ -327,11 +337,34 @@ function tokenEffects(
       tokens: pats.map(affected),
     };
   }
+  const stoppedAccounts = Object.entries(b?.service_accounts ?? {})
+    .filter(
+      ([id, sa]) => sa.enabled && !(Object.hasOwn(h.service_accounts, id) && h.service_accounts[id]?.enabled),
+    )
+    .map(([id]) => id)
+    .sort();
+  const stopped = live.filter(
+    (t) =>
+      t.kind === 'service_account' &&
+      t.service_account !== null &&
+      stoppedAccounts.includes(t.service_account),
+  );
+  let saStopped: OrgImpact['service_account_tokens_stopped'] = null;
+  if (stoppedAccounts.length > 0) {
+    const used = stopped.filter(lastDay).length;
+    saStopped = {
+      sentence: `disabling or removing service account${stoppedAccounts.length === 1 ? '' : 's'} ${stoppedAccounts.join(', ')} stops ${plural(stopped.length, 'token')}, ${used} of them service automations used in the last day`,
+      service_accounts: stoppedAccounts,
+      service_automations_used_last_day: used,
+      tokens: stopped.map(affected),
+    };
+  }
   const headSettings: TokenSettings = tokenSettingsOf(h);
   const earlier: AffectedToken[] = [];
   const earlierRows: TokenRecord[] = [];
   for (const t of live) {
-    if (t.created_at === null || (patsOff && t.kind === 'personal_access')) continue;
+    // Tokens that stop working anyway (PATs off, their service account disabled) are listed there, not here.
+    if (t.created_at === null || (patsOff && t.kind === 'personal_access') || stopped.includes(t)) continue;
     const before = baseEpochs(org, opts.base, registry.goLives, now);
     const after = withLive(before, headSettings, now);
     const cap = t.expires_at ?? Number.POSITIVE_INFINITY;
@@ -358,7 +391,11 @@ function tokenEffects(
       tokens: earlier,
     };
   }
-  return { pats_revoked: patsRevoked, expiry_earlier: expiryEarlier };
+  return {
+    pats_revoked: patsRevoked,
+    service_account_tokens_stopped: saStopped,
+    expiry_earlier: expiryEarlier,
+  };
 }
 
 /**
@@ -450,7 +487,13 @@ export async function replayImpact(opts: ImpactOptions): Promise<ImpactReport> {
       bump(groups.owner, f.token_owner, f.direction);
     }
     const effects = tokenEffects(org, opts, registry as ImpactRegistry);
-    if (mine.length === 0 && !effects.pats_revoked && !effects.expiry_earlier) continue;
+    if (
+      mine.length === 0 &&
+      !effects.pats_revoked &&
+      !effects.service_account_tokens_stopped &&
+      !effects.expiry_earlier
+    )
+      continue;
     orgs.push({
       org,
       allow_to_deny: mine.filter((f) => f.direction === 'allow_to_deny').length,
@@ -619,7 +662,7 @@ export function renderImpactText(r: ImpactReport): string {
     lines.push(`\n  ${o.org}: ${o.allow_to_deny} allow → deny, ${o.deny_to_allow} deny → allow`);
     lines.push(...groupLines('new reason', o.by_reason), ...groupLines('app', o.by_app));
     lines.push(...groupLines('user', o.by_user), ...groupLines('token owner', o.by_token_owner));
-    for (const effect of [o.pats_revoked, o.expiry_earlier]) {
+    for (const effect of [o.pats_revoked, o.service_account_tokens_stopped, o.expiry_earlier]) {
       if (!effect) continue;
       lines.push(`    ${effect.sentence}`);
       for (const t of effect.tokens.slice(0, 50)) lines.push(`      ${tokenLine(t)}`);
@@ -666,7 +709,7 @@ export function renderImpactMarkdown(r: ImpactReport): string {
     lines.push('', `#### ${mdCell(o.org)}: ${o.allow_to_deny} allow → deny, ${o.deny_to_allow} deny → allow`);
     lines.push(...mdTable('new reason', o.by_reason), ...mdTable('app', o.by_app));
     lines.push(...mdTable('user', o.by_user), ...mdTable('token owner', o.by_token_owner));
-    for (const effect of [o.pats_revoked, o.expiry_earlier]) {
+    for (const effect of [o.pats_revoked, o.service_account_tokens_stopped, o.expiry_earlier]) {
       if (!effect) continue;
       lines.push('', `**${mdCell(effect.sentence)}**`, '', '<details><summary>tokens</summary>', '');
       const withDates = effect.tokens.some((t) => t.old_expiry);

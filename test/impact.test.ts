@@ -124,13 +124,14 @@ test.before(async () => {
     // Dropbox in Acme: blocked now, unblocked by the head → 2 deny → allow (U3).
     appUse('U3', DROPBOX, 'app.connect'),
     appUse('U3', DROPBOX),
-    // Globex PATs: allowed now, PATs off in the head → 3 allow → deny (owners G1 ×2, G2 ×1).
+    // Globex PATs: allowed now, PATs off in the head → 3 allow → deny (owners G1 ×2, G2 ×1); deploy-bot is
+    // disabled by the head → 1 allow → deny (service_account_disabled, token owner sre@globex.example).
     patUse('G1', 'pat-g1', 'globex.example', NOW - 10 * DAY),
     patUse('G1', 'pat-g1', 'globex.example', NOW - 10 * DAY),
     patUse('G2', 'pat-g2', 'globex.example', NOW - 20 * DAY),
-    // Unchanged by the head: a Globex service account, an Acme PAT and an Acme service account (whose expiry
-    // moves earlier when Acme goes from default to 30 days).
     saUse('deploy-bot', 'sat-deploy-1', 'sre@globex.example', 'globex.example', NOW - 5 * DAY),
+    // Unchanged decisions: an Acme PAT and an Acme service account (whose expiry moves earlier when Acme goes
+    // from default to 30 days).
     patUse('U1', 'pat-a1', 'acme.example', NOW - 100 * DAY),
     saUse('ci-bot', 'sat-ci-1', 'platform-team@acme.example', 'acme.example', NOW - 400 * DAY),
   ];
@@ -191,6 +192,14 @@ async function headRepo(): Promise<string> {
     (d) => unblockApp(d, 'acme.example', DROPBOX),
     (d) => setPersonalAccessTokens(d, 'globex.example', 'disabled'),
     (d) => setExpiration(d, 'acme.example', '30d'),
+    // No edit command for service accounts: the YAML by hand, as an admin would.
+    async (d) => {
+      const file = 'orgs/globex.yaml';
+      const text = readFileSync(join(d, file), 'utf8');
+      const after = text.replace(/(- id: deploy-bot\n(?:\s+\w+: .*\n)*?\s+enabled: )true/, '$1false');
+      assert.is.not(after, text);
+      return { file, after };
+    },
   ]);
 }
 
@@ -225,7 +234,7 @@ test('flips counted exactly per org, new reason, app, user and token owner; skip
     skipped_invalid: 0,
     drift: 1,
   });
-  assert.is(impact.allow_to_deny, 8);
+  assert.is(impact.allow_to_deny, 9);
   assert.is(impact.deny_to_allow, 2);
   const acme = impact.orgs.find((o) => o.org === 'acme.example');
   const globex = impact.orgs.find((o) => o.org === 'globex.example');
@@ -246,10 +255,18 @@ test('flips counted exactly per org, new reason, app, user and token owner; skip
     { key: 'U3', allow_to_deny: 0, deny_to_allow: 2 },
   ]);
   assert.equal(acme.by_token_owner, []);
-  assert.is(globex.allow_to_deny, 3);
+  assert.is(globex.allow_to_deny, 4);
   assert.is(globex.deny_to_allow, 0);
-  assert.equal(globex.by_reason, [{ key: 'pats_disabled', allow_to_deny: 3, deny_to_allow: 0 }]);
+  assert.equal(globex.by_reason, [
+    { key: 'pats_disabled', allow_to_deny: 3, deny_to_allow: 0 },
+    { key: 'service_account_disabled', allow_to_deny: 1, deny_to_allow: 0 },
+  ]);
   assert.equal(globex.by_token_owner, [
+    { key: 'G1', allow_to_deny: 2, deny_to_allow: 0 },
+    { key: 'G2', allow_to_deny: 1, deny_to_allow: 0 },
+    { key: 'sre@globex.example', allow_to_deny: 1, deny_to_allow: 0 },
+  ]);
+  assert.equal(globex.by_user, [
     { key: 'G1', allow_to_deny: 2, deny_to_allow: 0 },
     { key: 'G2', allow_to_deny: 1, deny_to_allow: 0 },
   ]);
@@ -287,6 +304,15 @@ test('token effects: PATs off lists every unrevoked PAT with owner and last use;
     'turning PATs off revokes 2 tokens of 2 people, 2 of them used in the last day',
   );
   assert.is(globex?.expiry_earlier, null); // Globex keeps 90 days
+  // deploy-bot disabled: its token stops working; it was used in the last day.
+  assert.equal(
+    globex?.service_account_tokens_stopped?.tokens.map((t) => [t.id, t.service_account]),
+    [['sat-deploy-1', 'deploy-bot']],
+  );
+  assert.is(
+    globex?.service_account_tokens_stopped?.sentence,
+    'disabling or removing service account deploy-bot stops 1 token, 1 of them service automations used in the last day',
+  );
   const acme = impact.orgs.find((o) => o.org === 'acme.example');
   assert.is(acme?.pats_revoked, null);
   // default → 30d: each token's expiry moves from creation + 3,650 days to now + 30 days (SPEC §5).
@@ -317,11 +343,11 @@ test('token effects: PATs off lists every unrevoked PAT with owner and last use;
     '--now',
     formatRfc3339(now),
   ]);
-  assert.match(text.stdout, /impact: 14 decisions replayed since .*: 8 allow → deny, 2 deny → allow/);
+  assert.match(text.stdout, /impact: 14 decisions replayed since .*: 9 allow → deny, 2 deny → allow/);
   assert.match(text.stdout, /1 decision skipped: logged without input \(before store migration 7\)/);
   assert.match(text.stdout, /pat-g1 \(owner G1( <g1@globex\.example>)?, last used /);
   const md = await cli(['diff', exampleRepo, head, '--impact', '--store', storePath, '--format', 'markdown']);
-  assert.match(md.stdout, /\*\*8 allow → deny\*\*, \*\*2 deny → allow\*\*/);
+  assert.match(md.stdout, /\*\*9 allow → deny\*\*, \*\*2 deny → allow\*\*/);
   assert.match(md.stdout, /\| pats\\_disabled \| 3 \| 0 \|/);
   assert.match(md.stdout, /\*\*turning PATs off revokes 2 tokens of 2 people/);
 });
@@ -329,7 +355,7 @@ test('token effects: PATs off lists every unrevoked PAT with owner and last use;
 test('--decisions: the admin API export (pages as JSON lines) replays to the same flips', async () => {
   const head = await headRepo();
   const { impact } = await impactJson(['diff', exampleRepo, head, '--impact', '--decisions', exportPath]);
-  assert.is(impact.allow_to_deny, 8);
+  assert.is(impact.allow_to_deny, 9);
   assert.is(impact.deny_to_allow, 2);
   assert.is(impact.decisions.replayed, 13); // the two rows written straight into the store are not in the export
   // The registry is rebuilt from the decisions: the same PATs are revoked.
@@ -347,10 +373,10 @@ test('--decisions: the admin API export (pages as JSON lines) replays to the sam
 test('--fail-on-deny-flips n: exit 1 only when allow → deny flips exceed n', async () => {
   const head = await headRepo();
   const args = ['diff', exampleRepo, head, '--impact', '--store', storePath, '--fail-on-deny-flips'];
-  const over = await cli([...args, '7']);
+  const over = await cli([...args, '8']);
   assert.is(over.code, 1);
-  assert.match(over.stderr, /8 decisions flip allow → deny, more than --fail-on-deny-flips 7/);
-  const at = await cli([...args, '8']);
+  assert.match(over.stderr, /9 decisions flip allow → deny, more than --fail-on-deny-flips 8/);
+  const at = await cli([...args, '9']);
   assert.is(at.code, 0, at.stderr);
   // Outside the window nothing is replayed.
   const later = await impactJson([
