@@ -2,7 +2,9 @@
 // bodies and one-field mutations of valid requests get a 4xx with the documented error shape, never a 5xx and
 // never an allow; the server keeps answering. Through app.request() for speed, then raw bytes on a real socket.
 // FUZZ_SEED=<n> reruns with another seed; a failure prints the seed and the shrunk counterexample.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { test } from 'uvu';
@@ -646,8 +648,11 @@ test('after all that the server still answers valid requests', async () => {
 // Raw bytes on a real socket (what app.request() cannot send)
 
 let child: RunningServer | undefined;
+// The child's outbox worker writes .eml files when no SMTP is configured: here, never in the repository's var/.
+const outboxDir = mkdtempSync(join(tmpdir(), 'appwarden-fuzz-outbox-'));
 test.after(async () => {
   await child?.stop();
+  rmSync(outboxDir, { recursive: true, force: true });
 });
 
 /** Writes `bytes` on a new connection and reads until the server closes it or `ms` pass. */
@@ -691,7 +696,11 @@ test('real socket: invalid UTF-8 and a body longer than its Content-Length get 4
       '--store',
       ':memory:',
     ],
-    { url: `http://127.0.0.1:${port}`, readyPath: '/ready', env: { APPWARDEN_LOG_LEVEL: 'warn' } },
+    {
+      url: `http://127.0.0.1:${port}`,
+      readyPath: '/ready',
+      env: { APPWARDEN_LOG_LEVEL: 'warn', APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: outboxDir },
+    },
   );
   const valid = JSON.stringify(VALID[0]);
   await check(

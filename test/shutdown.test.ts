@@ -43,7 +43,12 @@ async function serve(name: string, graceMs: number): Promise<Child> {
     {
       url: `http://127.0.0.1:${port}`,
       readyPath: '/ready',
-      env: { APPWARDEN_LOG_LEVEL: 'warn', APPWARDEN_SHUTDOWN_GRACE_MS: String(graceMs) },
+      env: {
+        APPWARDEN_LOG_LEVEL: 'warn',
+        APPWARDEN_SHUTDOWN_GRACE_MS: String(graceMs),
+        // The outbox worker writes .eml files when no SMTP is configured: here, never in the repository's var/.
+        APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: join(dir, name, 'outbox'),
+      },
     },
   );
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {

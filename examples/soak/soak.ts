@@ -208,7 +208,12 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         '--store',
         join(dir, 'appwarden.db'),
       ],
-      { url: `http://127.0.0.1:${port}`, readyPath: '/ready', env: { APPWARDEN_LOG_LEVEL: 'warn' } },
+      {
+        url: `http://127.0.0.1:${port}`,
+        readyPath: '/ready',
+        // Emails (token expiry warnings) go to .eml files in the temp dir, never the repository's var/outbox.
+        env: { APPWARDEN_LOG_LEVEL: 'warn', APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: join(dir, 'outbox') },
+      },
     );
     const { url } = server;
     const pid = server.child.pid ?? 0;
