@@ -346,7 +346,7 @@ test('a revoked token mails its owner once; a service-account token mails the se
   facts(bot, 'sa-tok-1', 'ci-bot');
 });
 
-test('the CLI on the store file queues the same emails: tokens revoke, requests deny', async () => {
+test('the CLI on the store file queues the same emails: tokens revoke, requests deny, usage export --email', async () => {
   assert.ok((await env.decide(create('U3', 'cleo@acme.example', 'pat-cli-1'))).decision);
   const res = await env.post(
     `${GLOBEX}/approval-requests`,
@@ -355,71 +355,40 @@ test('the CLI on the store file queues the same emails: tokens revoke, requests 
   );
   const { request } = (await res.json()) as { request: { id: string } };
   await deliver();
-  const io = { stdout: () => {}, stderr: () => {}, readStdin: async () => '' };
-  const by = ['--store', env.db];
-  assert.is(
-    await main(
-      [
-        'tokens',
-        'revoke',
-        'pat-cli-1',
-        '--org',
-        'acme.example',
-        '--by',
-        PEOPLE.acme_super,
-        '--reason',
-        'rotated',
-        ...by,
-      ],
-      io,
-    ),
-    0,
-  );
-  assert.is(
-    await main(
-      [
-        'requests',
-        'deny',
-        request.id,
-        '--org',
-        'globex.example',
-        '--by',
-        PEOPLE.globex_super,
-        '--reason',
-        'Use Figma',
-        ...by,
-      ],
-      io,
-    ),
-    0,
-  );
+  let stderr = '';
+  const io = {
+    stdout: () => {},
+    stderr: (t: string) => {
+      stderr += t;
+    },
+    readStdin: async () => '',
+  };
+  const cli = (cmd: string, ...rest: string[]) => main([...cmd.split(' '), ...rest, '--store', env.db], io);
+  const revoke = `tokens revoke pat-cli-1 --org acme.example --by ${PEOPLE.acme_super}`;
+  const deny = `requests deny ${request.id} --org globex.example --by ${PEOPLE.globex_super} --reason`;
+  assert.is(await cli(revoke, '--reason', 'rotated'), 0, stderr);
+  assert.is(await cli(deny, 'Use Figma'), 0, stderr);
   // Once more: already done, nothing queued.
-  await main(
-    ['tokens', 'revoke', 'pat-cli-1', '--org', 'acme.example', '--by', PEOPLE.acme_super, ...by],
-    io,
-  );
-  await main(
-    [
-      'requests',
-      'deny',
-      request.id,
-      '--org',
-      'globex.example',
-      '--by',
-      PEOPLE.globex_super,
-      '--reason',
-      'x',
-      ...by,
-    ],
-    io,
-  );
+  assert.is(await cli(revoke), 0, stderr);
+  assert.is(await cli(deny, 'x'), 0, stderr);
+  // The usage export by email needs its recipient with --store.
+  assert.is(await cli('usage export --org acme.example --email'), 2);
+  assert.match(stderr, '--by <email> is required with --store');
+  assert.is(await cli(`usage export --org acme.example --email --by ${PEOPLE.acme_super}`), 0, stderr);
   const mails = await deliver();
-  assert.is(mails.length, 2);
-  facts(one(mails, '[Acme Corp] Your token pat-cli-1 was revoked'), 'rotated');
-  assert.equal(one(mails, '[Acme Corp] Your token pat-cli-1 was revoked').envelope, ['cleo@acme.example']);
+  assert.is(mails.length, 3, mails.map((m) => m.mail.subject).join(' | '));
+  const revoked = one(mails, '[Acme Corp] Your token pat-cli-1 was revoked');
+  assert.equal(revoked.envelope, ['cleo@acme.example']);
+  facts(revoked, 'rotated');
   const denied = one(mails, '[Globex Corporation] Your request for Miro (miro-2) was denied');
   assert.equal(denied.envelope, ['dave@globex.example']);
   facts(denied, 'Use Figma');
+  const usage = one(mails, /^\[Acme Corp\] App usage export/);
+  assert.equal(usage.envelope, [PEOPLE.acme_super]);
+  assert.match(
+    usage.mail.attachments[0]?.content.toString('utf8') ?? '',
+    /^\ufeffemail,user_id,app,app_name,uses_last_90_days,last_used\r\n/,
+  );
 });
 
 test('turning PATs off mails each owner once, listing their revoked tokens', async () => {
