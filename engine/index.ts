@@ -52,6 +52,23 @@ export {
 } from './errors.ts';
 export { DEFAULT_WASM_PATH, ENTRYPOINT } from './evaluator.ts';
 export {
+  type AffectedToken,
+  type Flip,
+  type FlipGroup,
+  type ImpactOptions,
+  type ImpactRegistry,
+  type ImpactReport,
+  type ImpactSide,
+  type OrgImpact,
+  readDecisionsFile,
+  registryFromDecisions,
+  registryFromStore,
+  renderImpactMarkdown,
+  renderImpactText,
+  replayImpact,
+  storeDecisions,
+} from './impact.ts';
+export {
   ACTIONS,
   type ActionName,
   buildInput,
@@ -113,6 +130,24 @@ export {
   type WorkerLogger,
   type WorkerRunResult,
 } from './notify/worker.ts';
+export {
+  type AuthorProblem,
+  type AuthorRole,
+  CHANGE_KINDS,
+  type ChangeKind,
+  checkAuthor,
+  type DiffSide,
+  describeChange,
+  diffOrg,
+  diffPolicies,
+  type GitTree,
+  type OrgDiff,
+  type PolicyChange,
+  type PolicyDiff,
+  readGitTree,
+  renderDiffMarkdown,
+  renderDiffText,
+} from './policy-diff.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export type { DecisionLogOptions } from './store/decision-log.ts';
 export {
