@@ -148,6 +148,21 @@ export {
   renderDiffMarkdown,
   renderDiffText,
 } from './policy-diff.ts';
+export {
+  loadPolicyTests,
+  POLICY_TEST_SCHEMA_ID,
+  type PolicyTestCase,
+  type PolicyTestCaseResult,
+  type PolicyTestGot,
+  type PolicyTestRun,
+  type PolicyTestSuite,
+  type PolicyTestSuiteResult,
+  type PolicyTestWant,
+  parsePolicyTestSuite,
+  type RunPolicyTestsOptions,
+  runPolicyTests,
+  TESTS_DIR,
+} from './policy-tests.ts';
 export { ENGINE_REASON_CODES, type ReasonCode, SPEC_REASON_CODES } from './reasons.ts';
 export type { DecisionLogOptions } from './store/decision-log.ts';
 export {
