@@ -365,6 +365,12 @@ function tokenEffects(
   for (const t of live) {
     // Tokens that stop working anyway (PATs off, their service account disabled) are listed there, not here.
     if (t.created_at === null || (patsOff && t.kind === 'personal_access') || stopped.includes(t)) continue;
+    // A token of a service account the head does not declare enabled works under neither expiry: not news.
+    if (
+      t.kind === 'service_account' &&
+      !(t.service_account && h.service_accounts[t.service_account]?.enabled)
+    )
+      continue;
     const before = baseEpochs(org, opts.base, registry.goLives, now);
     const after = withLive(before, headSettings, now);
     const cap = t.expires_at ?? Number.POSITIVE_INFINITY;

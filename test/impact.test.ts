@@ -134,6 +134,8 @@ test.before(async () => {
     // from default to 30 days).
     patUse('U1', 'pat-a1', 'acme.example', NOW - 100 * DAY),
     saUse('ci-bot', 'sat-ci-1', 'platform-team@acme.example', 'acme.example', NOW - 400 * DAY),
+    // A token of Acme's disabled legacy-sync: denied under both; its expiry moving is no news (not listed).
+    saUse('legacy-sync', 'sat-legacy-1', 'it-ops@acme.example', 'acme.example', NOW - 400 * DAY),
   ];
   for (const body of requests) {
     const res = await app.request('/access/v1/evaluation', {
@@ -228,8 +230,8 @@ test('flips counted exactly per org, new reason, app, user and token owner; skip
   ]);
   assert.is(code, 0);
   assert.equal(impact.decisions, {
-    read: 15,
-    replayed: 14,
+    read: 16,
+    replayed: 15,
     skipped_no_input: 1,
     skipped_invalid: 0,
     drift: 1,
@@ -343,7 +345,7 @@ test('token effects: PATs off lists every unrevoked PAT with owner and last use;
     '--now',
     formatRfc3339(now),
   ]);
-  assert.match(text.stdout, /impact: 14 decisions replayed since .*: 9 allow → deny, 2 deny → allow/);
+  assert.match(text.stdout, /impact: 15 decisions replayed since .*: 9 allow → deny, 2 deny → allow/);
   assert.match(text.stdout, /1 decision skipped: logged without input \(before store migration 7\)/);
   assert.match(text.stdout, /pat-g1 \(owner G1( <g1@globex\.example>)?, last used /);
   const md = await cli(['diff', exampleRepo, head, '--impact', '--store', storePath, '--format', 'markdown']);
@@ -357,7 +359,7 @@ test('--decisions: the admin API export (pages as JSON lines) replays to the sam
   const { impact } = await impactJson(['diff', exampleRepo, head, '--impact', '--decisions', exportPath]);
   assert.is(impact.allow_to_deny, 9);
   assert.is(impact.deny_to_allow, 2);
-  assert.is(impact.decisions.replayed, 13); // the two rows written straight into the store are not in the export
+  assert.is(impact.decisions.replayed, 14); // the two rows written straight into the store are not in the export
   // The registry is rebuilt from the decisions: the same PATs are revoked.
   assert.equal(
     impact.orgs.find((o) => o.org === 'globex.example')?.pats_revoked?.tokens.map((t) => t.id),
