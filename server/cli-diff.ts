@@ -184,8 +184,9 @@ async function runDiff(
         });
       } catch (err) {
         if (!isEngineError(err)) throw err;
-        // Issues are reported like `validate`: relative to the repository as the user named it.
-        const shown = isDir([baseArg, headArg][i] as string) ? side.dir : `${side.label}:${opts.path}`;
+        // Issues are reported like `validate`: relative to where the command runs for a directory, and for a ref
+        // relative to the git repository's root (the paths of the work tree, which annotations need).
+        const shown = isDir([baseArg, headArg][i] as string) ? side.dir : opts.path;
         for (const issue of err.issues) io.stderr(`${formatIssue(located(issue, shown))}\n`);
         if (['invalid_policy', 'invalid_history'].includes(err.code)) {
           io.stderr(

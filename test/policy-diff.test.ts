@@ -311,6 +311,16 @@ test('git refs: each side read with git archive from --repo, the policy repo und
   assert.match(wt.stdout, /token expiration: 60 days → 90 days/);
   // The work tree and the index are as they were.
   assert.match(git(repo, 'status', '--porcelain'), /^ M policy\/orgs\/acme\.yaml\n$/);
+  // An invalid head commit: reported at the file's path in the repository, exit 1.
+  writeFileSync(
+    join(repo, 'policy/orgs/acme.yaml'),
+    BASE_ACME.replace('    mode: allow_all', '    mdoe: allow_all'),
+  );
+  git(repo, 'commit', '-q', '-am', 'typo');
+  const invalid = await cli(['diff', 'HEAD~1', 'HEAD', '--repo', repo, '--path', 'policy']);
+  assert.is(invalid.code, 1);
+  assert.match(invalid.stderr, /^policy\/orgs\/acme\.yaml:\d+:\d+: .*mdoe/m);
+  assert.match(invalid.stderr, /the head HEAD \([0-9a-f]{12}\) is not valid/);
   const unknown = await cli(['diff', 'no-such-ref', 'HEAD', '--repo', repo, '--path', 'policy']);
   assert.is(unknown.code, 2);
   assert.match(unknown.stderr, /no-such-ref is neither a directory nor a commit of the git repository/);
