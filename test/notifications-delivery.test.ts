@@ -69,12 +69,12 @@ function workerFor(store: Store, smtp: SmtpSettings, over: Partial<NotificationW
   });
 }
 
-// ---- child mode: a worker process the parent kills mid-send ----
+// ---- child mode: a worker process the tests start on a store file (and may kill); prints its result ----
 if (process.env.CHILD_WORKER) {
   const { db, port } = JSON.parse(process.env.CHILD_WORKER) as { db: string; port: number };
   const store = openStore(db);
   const worker = workerFor(store, smtpAt(port), { batchSize: 100 });
-  await worker.runOnce();
+  process.stdout.write(`${JSON.stringify(await worker.runOnce())}\n`);
   process.exit(0);
 }
 
@@ -101,6 +101,8 @@ async function startSmtp(
     hold?: (n: number) => boolean;
     auth?: boolean;
     rejectRcpt?: (address: string) => boolean;
+    /** Milliseconds to wait before accepting each message (a slow server). */
+    delayMs?: number;
   } = {},
 ): Promise<TestSmtp> {
   const received: Received[] = [];
@@ -134,7 +136,8 @@ async function startSmtp(
           count += 1;
           for (const w of waiters.filter((x) => x.n <= count)) w.resolve();
           if (opts.hold?.(count)) return;
-          cb();
+          if (opts.delayMs) setTimeout(() => cb(), opts.delayMs);
+          else cb();
         });
       });
     },
@@ -292,6 +295,47 @@ delivery(
   },
 );
 
+/** Starts a worker process on the SQLite file `db` sending to `port`; its exit code and output when it ends. */
+function spawnWorker(db: string, port: number) {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: { ...process.env, CHILD_WORKER: JSON.stringify({ db, port }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<{ code: number | null; output: string }>((res) =>
+    child.once('exit', (code) => res({ code, output })),
+  );
+  return { child, exited };
+}
+
+delivery('two worker processes on one store file send every email exactly once', async () => {
+  const db = join(tempDir(), 'appwarden.db');
+  const smtp = await startSmtp({ delayMs: 10 });
+  const seeded = openStore(db);
+  await seeded.enqueueNotifications(
+    Array.from({ length: 30 }, (_, i) => mail(`k${i + 1}`)),
+    Math.floor(Date.now() / 1000) - 10,
+  );
+  await seeded.close();
+  try {
+    const results = await Promise.all([spawnWorker(db, smtp.port).exited, spawnWorker(db, smtp.port).exited]);
+    for (const r of results) assert.is(r.code, 0, r.output);
+    const keys = smtp.received.map((r) => r.mail.subject?.split(' ').pop()).sort();
+    assert.equal(keys, Array.from({ length: 30 }, (_, i) => `k${i + 1}`).sort(), 'each once, none twice');
+    const store = openStore(db);
+    assert.equal(await store.notificationCounts(), { pending: 0, sending: 0, sent: 30, dead: 0 });
+    await store.close();
+  } finally {
+    await smtp.close();
+  }
+});
+
 delivery(
   'a worker killed while the SMTP server holds DATA loses no email; a re-send keeps its Message-ID',
   async () => {
@@ -304,19 +348,8 @@ delivery(
       Math.floor(Date.now() / 1000) - 10,
     );
     await seeded.close();
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, CHILD_WORKER: JSON.stringify({ db, port: smtp.port }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout?.on('data', (d) => {
-      output += d;
-    });
-    child.stderr?.on('data', (d) => {
-      output += d;
-    });
-    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-    const early = exited.then((code) => {
+    const { child, exited } = spawnWorker(db, smtp.port);
+    const early = exited.then(({ code, output }) => {
       throw new Error(`the worker exited (${code}) before the third DATA:\n${output}`);
     });
     await Promise.race([smtp.dataSeen(3), early]);
