@@ -246,9 +246,17 @@ export async function startServer({
     stopSweepOnReload?.();
     while (sweeping) await sweeping;
     if (worker) {
-      // After the handlers: an event answered during the grace period may have queued an email.
-      await worker.stop();
-      logger.info('shutdown: notification worker stopped');
+      // After the handlers: an event answered during the grace period may have queued an email. Bounded
+      // like the handlers: a send stuck on a slow SMTP server is cut, and its row, still `sending`, is
+      // sent again once its lease runs out (the same Message-ID; at least once, never lost).
+      let stopped = false;
+      await Promise.race([
+        worker.stop().then(() => {
+          stopped = true;
+        }),
+        new Promise((r) => setTimeout(r, shutdownGraceMs).unref()),
+      ]);
+      logger.info({ finished: stopped }, 'shutdown: notification worker stopped');
     }
     await ownStore?.close();
   }
