@@ -476,6 +476,25 @@ async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
   const engine = createEngine(
     config.policy.dir !== null ? { policyDir: source, store } : { bundlePath: source, store },
   );
+  // SIGTERM / SIGINT: graceful shutdown, exit 0 (docs/operations.md "Shutdown"), handled from before the server
+  // listens, so no accepted connection is ever dropped by the default action. A second one while it runs means
+  // the operator will not wait: exit at once with the shell's code for that signal (143, 130).
+  let signalled: NodeJS.Signals | null = null;
+  let stopRequested!: (signal: NodeJS.Signals) => void;
+  const stop = new Promise<NodeJS.Signals>((r) => {
+    stopRequested = r;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      const exitCode = 128 + (osConstants.signals[signal] ?? 15);
+      logger.warn({ signal, exit_code: exitCode }, 'second signal during shutdown: exiting now');
+      process.exit(exitCode);
+    }
+    signalled = signal;
+    stopRequested(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
     // The outbox worker (SPEC §6 emails): SMTP, or .eml files when none is configured (said in the log).
@@ -490,53 +509,40 @@ async function serve(opts: ServeOptions, io: CliIo): Promise<number> {
       worker,
     });
   } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await store.close();
     if (isEngineError(err)) for (const i of err.issues) io.stderr(`appwarden: ${formatIssue(i)}\n`);
     else io.stderr(`appwarden: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
     return EXIT.error;
   }
+  const onHup = () => void running.watcher?.reload('SIGHUP');
+  process.on('SIGHUP', onHup);
   // The first load goes through the watcher so it is serialized with file events; a bad policy at start
-  // leaves the server up and answering 503 until a valid change arrives.
-  await running.watcher?.reload('startup');
-  if (!engine.isReady) logger.warn({ source }, 'no valid policy is live; decisions answer 503 until one is');
-
-  return new Promise<number>((resolvePromise) => {
-    const onHup = () => void running.watcher?.reload('SIGHUP');
-    let stopping = false;
-    // SIGTERM / SIGINT: graceful shutdown, exit 0 (docs/operations.md "Shutdown"). A second one while it runs
-    // means the operator will not wait: exit at once with the shell's code for that signal (143, 130).
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        const exitCode = 128 + (osConstants.signals[signal] ?? 15);
-        logger.warn({ signal, exit_code: exitCode }, 'second signal during shutdown: exiting now');
-        process.exit(exitCode);
-      }
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      process.off('SIGHUP', onHup);
-      // close() waits for open requests, whose decisions the log commits first; then the store can go.
-      void running
-        .close()
-        .then(() => store.close())
-        .then(
-          () => {
-            engine.close();
-            logger.info({ signal, exit_code: EXIT.ok }, 'shutdown: store closed; exiting');
-            return EXIT.ok;
-          },
-          (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
-            return EXIT.error;
-          },
-        )
-        .then((exitCode) => {
-          // Whatever a library left open (a timer, a socket) must not keep a stopped server alive.
-          setTimeout(() => process.exit(exitCode), 2_000).unref();
-          resolvePromise(exitCode);
-        });
-    };
-    process.on('SIGHUP', onHup);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  // leaves the server up and answering 503 until a valid change arrives. A shutdown waits for it (close()).
+  const startup = running.watcher?.reload('startup').then(() => {
+    if (!engine.isReady && !signalled) {
+      logger.warn({ source }, 'no valid policy is live; decisions answer 503 until one is');
+    }
   });
+
+  const signal = await stop;
+  logger.info({ signal }, 'shutting down');
+  process.off('SIGHUP', onHup);
+  let exitCode: number;
+  try {
+    // close() waits for open requests, whose decisions the log commits first; then the store can go.
+    await running.close();
+    await startup;
+    await store.close();
+    engine.close();
+    exitCode = EXIT.ok;
+    logger.info({ signal, exit_code: exitCode }, 'shutdown: store closed; exiting');
+  } catch (err) {
+    exitCode = EXIT.error;
+    logger.error({ err }, 'shutdown failed');
+  }
+  // Whatever a library left open (a timer, a socket) must not keep a stopped server alive.
+  setTimeout(() => process.exit(exitCode), 2_000).unref();
+  return exitCode;
 }

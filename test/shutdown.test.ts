@@ -1,6 +1,7 @@
 // Graceful shutdown of `appwarden serve` (issue 6, docs/operations.md "Shutdown"): SIGTERM / SIGINT under
 // keep-alive load loses no accepted request, exits 0 and leaves every answered decision in the store; the
 // grace deadline ends a request slower than it; a second signal exits at once.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
@@ -296,6 +297,53 @@ test('a second signal during shutdown exits at once with 128 + signal number (SI
   assert.equal(exit, { code: 143, signal: null }, child.server.output());
   assert.match(child.server.output(), 'second signal during shutdown');
   await slow.closed;
+});
+
+test('SIGTERM as soon as the server listens, its first policy load still running: a graceful exit 0', async () => {
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin', 'appwarden.js'),
+      'serve',
+      '--policy',
+      join(ROOT, 'examples', 'policy-repo'),
+      '--port',
+      '0',
+      '--store',
+      ':memory:',
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        APPWARDEN_LOG_LEVEL: 'info',
+        APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: join(dir, 'early'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let sent = false;
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString('utf8');
+    if (!sent && out.includes('decision server listening')) {
+      sent = true;
+      child.kill('SIGTERM');
+    }
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    out += b.toString('utf8');
+  });
+  const exit = await within(
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.once('exit', (code, signal) => done({ code, signal })),
+    ),
+    20_000,
+    'exit after an early SIGTERM',
+  );
+  assert.ok(sent, out);
+  assert.equal(exit, { code: 0, signal: null }, `not killed by the signal's default action:\n${out}`);
+  assert.match(out, 'shutdown: store closed; exiting');
 });
 
 test.run();

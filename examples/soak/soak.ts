@@ -55,8 +55,8 @@ export interface SoakResult {
   totals: { requests: number; non2xx: number; conn_errors: number; achieved_rate: number };
   /** Reload checks: valid rewrites that went live, invalid ones rejected, and anything else (`wrong`). */
   reloads: { ok: number; rejected: number; wrong: string[] };
-  /** RSS after warm-up and at the end (MiB) and the change in percent. */
-  rss: { warm_mib: number; end_mib: number; change_pct: number };
+  /** RSS after warm-up, at the end and at its highest (MiB), and the change from warm-up to the end in percent. */
+  rss: { warm_mib: number; end_mib: number; peak_mib: number; peak_t_s: number; change_pct: number };
   verdict: { ok: boolean; reasons: string[] };
 }
 
@@ -371,6 +371,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     const warmMib = warm?.rss_mib ?? Number.NaN;
     const endMib = end?.rss_mib ?? Number.NaN;
     const changePct = ((endMib - warmMib) / warmMib) * 100;
+    // Not part of the rule (V8 frees memory in its own time), but shown: a transient peak is worth knowing.
+    const peak = samples.reduce<SoakSample | undefined>(
+      (p, x) => (!p || x.rss_mib > p.rss_mib ? x : p),
+      undefined,
+    );
     const reasons: string[] = [];
     if (totals.non2xx > 0) reasons.push(`${totals.non2xx} responses outside 2xx`);
     if (totals.conn_errors > 0) reasons.push(`${totals.conn_errors} connection errors or timeouts`);
@@ -383,7 +388,13 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       samples,
       totals,
       reloads,
-      rss: { warm_mib: warmMib, end_mib: endMib, change_pct: Math.round(changePct * 10) / 10 },
+      rss: {
+        warm_mib: warmMib,
+        end_mib: endMib,
+        peak_mib: peak?.rss_mib ?? Number.NaN,
+        peak_t_s: peak?.t_s ?? 0,
+        change_pct: Math.round(changePct * 10) / 10,
+      },
       verdict: { ok: reasons.length === 0, reasons },
     };
     print('');
@@ -394,7 +405,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     );
     print(
       `RSS ${warmMib.toFixed(1)} MiB after warm-up (t=${warm?.t_s ?? 0} s) -> ${endMib.toFixed(1)} MiB at the end ` +
-        `(${changePct >= 0 ? '+' : ''}${changePct.toFixed(1)}%; rule: within ±${RSS_TOLERANCE * 100}%)`,
+        `(${changePct >= 0 ? '+' : ''}${changePct.toFixed(1)}%; rule: within ±${RSS_TOLERANCE * 100}%); ` +
+        `peak ${(peak?.rss_mib ?? Number.NaN).toFixed(1)} MiB at t=${peak?.t_s ?? 0} s`,
     );
     print(
       result.verdict.ok
