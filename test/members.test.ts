@@ -154,6 +154,16 @@ test('member events: bad bodies name the field; tokens and roles are checked', a
       '/user',
     ]);
     const good = { user: 'U1', role: 'member', joined_at: '2026-06-10T00:00:00Z' };
+    // Ids and the address are stored and shown to admins: the decision API's character and secret checks.
+    const hostile = await s.joined({
+      ...good,
+      user: 'U1\u0007',
+      apps: ['ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
+      email: 'g\u0000@x.example',
+    });
+    assert.is(hostile.status, 400);
+    const herr = ((await hostile.json()) as { error: { problems: { field: string }[] } }).error;
+    assert.equal(herr.problems.map((p) => p.field).sort(), ['/apps/0', '/email', '/user']);
     assert.is((await s.joined(good, 'wrong-token')).status, 401);
     assert.is(
       (await s.joined(good, 'tok-super_admin-0123456789')).status,

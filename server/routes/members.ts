@@ -10,6 +10,7 @@ import {
   nowSeconds,
   parseRfc3339,
   type Store,
+  textProblem,
 } from '../../engine/index.ts';
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
@@ -47,6 +48,12 @@ function id(v: unknown, field: string, what: string, problems: FieldProblem[]): 
     problems.push({ field, message: `${what} must be a non-empty string of at most ${MAX_ID} characters` });
     return null;
   }
+  // The decision API's checks: no control character, no secret value (ids are stored and shown to admins).
+  const bad = textProblem(v);
+  if (bad) {
+    problems.push({ field, message: `${what} ${bad}` });
+    return null;
+  }
   return v;
 }
 
@@ -80,7 +87,12 @@ function readMemberJoined(body: Record<string, unknown>): MemberJoined {
   }
   let email: string | null = null;
   if (body.email !== undefined) {
-    if (typeof body.email !== 'string' || body.email.length > MAX_ID || !EMAIL.test(body.email))
+    if (
+      typeof body.email !== 'string' ||
+      body.email.length > MAX_ID ||
+      !EMAIL.test(body.email) ||
+      textProblem(body.email) !== undefined
+    )
       problems.push({ field: '/email', message: "email must be the user's email address" });
     else email = body.email.toLowerCase();
   }
