@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EMAILS } from '../engine/notify/templates.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the document is committed (and what `GET /openapi.json` serves). */
@@ -409,7 +410,10 @@ export async function buildOpenApi(): Promise<Schema> {
     Notification: obj(
       {
         id: str(),
-        kind: str('What the email is about, e.g. request_created, token_revoked, usage_export.'),
+        kind: {
+          enum: EMAILS.map((e) => e.kind),
+          description: 'Which email of SPEC §6 (the README "Emails" table lists who gets each and when).',
+        },
         org: str(),
         to: { type: 'array', items: str() },
         status: { enum: ['pending', 'sending', 'sent', 'dead'] },
@@ -418,7 +422,6 @@ export async function buildOpenApi(): Promise<Schema> {
         next_attempt_at: nullable(time()),
         sent_at: nullable(time()),
         last_error: { type: ['string', 'null'] },
-        message_id: str(),
         dedupe_key: str(),
         data: { type: 'object' },
         attachments: {
