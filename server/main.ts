@@ -15,7 +15,7 @@ import {
   sweepTokenExpiry,
 } from '../engine/index.ts';
 import { createApp } from './app.ts';
-import { isLoopbackHost, type ServerConfig } from './config.ts';
+import { DEFAULT_GRACE_MS, isLoopbackHost, type ServerConfig } from './config.ts';
 
 /** A listening decision server. */
 export interface RunningServer {
@@ -60,9 +60,6 @@ export interface StartOptions {
   worker?: NotificationWorker;
 }
 
-/** Default of {@link StartOptions.shutdownGraceMs}. */
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
-
 /**
  * Refuses a configuration that would serve decisions unauthenticated beyond this machine: with no token
  * digests the host must be loopback (docs/api.md "Authentication").
@@ -92,7 +89,7 @@ export async function startServer({
   logger,
   watchPath,
   store,
-  shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS,
+  shutdownGraceMs = DEFAULT_GRACE_MS,
   worker,
 }: StartOptions): Promise<RunningServer> {
   assertSafeBinding(config);
