@@ -275,7 +275,7 @@ async function impactOf(
   }
   let store: Store | undefined;
   try {
-    store = openStore(path);
+    store = openStore(path, { readonly: true });
     const registry: ImpactRegistry = await registryFromStore(store, orgs);
     const decisions: AsyncIterable<DecisionRecord> = storeDecisions(store, orgs, since * 1000);
     return await replayImpact({ ...sides, decisions, registry, now, since });

@@ -1126,6 +1126,35 @@ sqlite('a database made by an older appwarden gets the newer migrations and keep
   await upgraded.close();
 });
 
+sqlite(
+  'a read-only open reads the file as it is, writes nothing, and refuses other schema versions',
+  async () => {
+    const path = tempDb();
+    const rw = openStore(path);
+    await rw.appendDecisions([record(2)]);
+    await rw.close();
+    const ro = openStore(path, { readonly: true });
+    assert.equal(await ro.getDecision('d-0002'), record(2));
+    try {
+      await ro.appendDecisions([record(3)]);
+      assert.unreachable('wrote through a read-only store');
+    } catch (err) {
+      assert.ok(isEngineError(err, 'io_error'), String(err));
+    }
+    await ro.close();
+    assert.is(await openStore(path).getDecision('d-0003'), null, 'nothing was written');
+    const missing = join(mkdtempSync(join(tmpdir(), 'appwarden-store-')), 'none.db');
+    assert.throws(() => openStore(missing, { readonly: true }), /none\.db/);
+    assert.not.ok(spawnSync('test', ['-e', missing]).status === 0, 'a read-only open creates no file');
+    const db = new Database(path);
+    db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(
+      MIGRATIONS[MIGRATIONS.length - 1]?.version,
+    );
+    db.close();
+    assert.throws(() => openStore(path, { readonly: true }), /schema version \d+, this appwarden reads/);
+  },
+);
+
 sqlite('a database with a newer schema is refused, not written to', async () => {
   const path = tempDb();
   await openStore(path).close();

@@ -387,6 +387,11 @@ export interface SqliteStoreOptions {
    * process crash (SPEC §7). `NORMAL` survives a process crash only (WAL reaches the OS, not the disk).
    */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Open an existing store for reading only (impact replay on a live server's file, reports): nothing is
+   * created, migrated or probed, and every write rejects. The file's schema must be this version's.
+   */
+  readonly?: boolean;
 }
 
 interface DecisionRow {
@@ -487,6 +492,7 @@ function probeWritable(db: Database.Database, path: string): void {
  */
 export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Store {
   let db: Database.Database;
+  if (opts.readonly) return openReadonly(path);
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
@@ -499,7 +505,40 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     throw storeError('open', path, err);
   }
   if (path !== ':memory:') probeWritable(db, path);
+  return storeOn(db, path);
+}
 
+/** {@link SqliteStoreOptions.readonly}: the file as it is, its schema checked, no write possible. */
+function openReadonly(path: string): Store {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    throw storeError('open', path, err);
+  }
+  let version = 0;
+  try {
+    version =
+      (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  } catch {
+    // No schema_migrations table: not a store (or an empty file).
+  }
+  const known = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+  if (version !== known) {
+    db.close();
+    throw new EngineError(
+      'invalid_config',
+      version === 0
+        ? `store ${path} is not an appwarden store (no schema_migrations)`
+        : `store ${path} has schema version ${version}, this appwarden reads ${known}: ${version < known ? 'open it once with this version (appwarden serve) or read a copy with the same version' : 'upgrade appwarden'}`,
+    );
+  }
+  return storeOn(db, path);
+}
+
+/** The Store over an open, current database. */
+function storeOn(db: Database.Database, path: string): Store {
   const stmt = {
     insertGoLive: db.prepare(
       `INSERT INTO policy_history (org, revision, at, expiration_days, personal_access_tokens, settings_json)
