@@ -9,9 +9,9 @@ import * as assert from 'uvu/assert';
 import { createEngine, openStore } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
-import { main } from '../server/cli.ts';
 import { defaultConfig } from '../server/config.ts';
 import { startServer } from '../server/main.ts';
+import { runCli } from './support/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'appwarden-cli-ops-'));
@@ -20,20 +20,7 @@ const db = join(tmp, 'state.db');
 cpSync(join(root, 'examples', 'policy-repo'), repo, { recursive: true });
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function run(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    readStdin: async () => '',
-  });
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]) => runCli(args);
 
 let requestId = '';
 

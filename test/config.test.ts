@@ -7,8 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatIssue, isEngineError } from '../engine/index.ts';
 import { freePort, ROOT, startProcess } from '../examples/support.ts';
-import { main } from '../server/cli.ts';
 import { CONFIG_KEYS, resolveConfig, resolveServe, SERVER_CONFIG_SCHEMA } from '../server/config.ts';
+import { runCli } from './support/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'appwarden-config-test-'));
 const DIGEST_A = 'a'.repeat(64);
@@ -37,22 +37,11 @@ function problems(opts: Parameters<typeof resolveConfig>[0]): string[] {
 
 /** Runs the CLI in-process with captured output; `env` is set on process.env for the call. */
 async function cli(args: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
   const saved = { ...process.env };
   for (const k of Object.keys(process.env)) if (k.startsWith('APPWARDEN_')) delete process.env[k];
   Object.assign(process.env, env);
   try {
-    const code = await main(args, {
-      stdout: (s) => {
-        stdout += s;
-      },
-      stderr: (s) => {
-        stderr += s;
-      },
-      readStdin: async () => '',
-    });
-    return { code, stdout, stderr };
+    return await runCli(args);
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);

@@ -21,28 +21,15 @@ import {
 import { buildExampleStore, decisionsJsonl, EXAMPLE_STORE_END } from '../examples/traffic/example-store.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
-import { main } from '../server/cli.ts';
 import { defaultConfig } from '../server/config.ts';
+import { runCli } from './support/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const exampleRepo = join(root, 'examples', 'policy-repo');
 const tmp = mkdtempSync(join(tmpdir(), 'appwarden-impact-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    readStdin: async () => '',
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 /** A copy of the example repository with edits applied through engine/edit.ts (as `appwarden apps block` etc.). */
 async function editedCopy(

@@ -9,10 +9,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, type Engine, type NewNotification, openStore, type Store } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
-import { main } from '../server/cli.ts';
 import { defaultConfig } from '../server/config.ts';
 import { startServer } from '../server/main.ts';
 import { ACME_PEOPLE, adminTokenOf, adminTokens, asAdmin } from './support/admins.ts';
+import { runCli } from './support/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'appwarden-outbox-admin-'));
@@ -246,20 +246,7 @@ test("token emails go to the owner's address the decisions told (lower-cased), n
 
 // ---- the CLI ----
 
-async function run(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    readStdin: async () => '',
-  });
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]) => runCli(args);
 
 test('appwarden notifications list|retry on the store file: table, --json, exit codes', async () => {
   const db = join(tmp, 'cli.db');

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CHANGE_KINDS, type ChangeKind, type PolicyDiff, setPersonalAccessTokens } from '../engine/index.ts';
-import { main } from '../server/cli.ts';
+import { runCli } from './support/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'appwarden-diff-test-'));
@@ -23,20 +23,7 @@ function writeRepo(dir: string, files: Record<string, string>): string {
   return dir;
 }
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    readStdin: async () => '',
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 const org = (body: string, id = 'acme.example', name = 'Acme Corp') =>
   `apiVersion: appwarden/v1\nkind: OrgPolicy\nmetadata:\n  org: ${id}\n  name: ${name}\nspec:\n${body}`;

@@ -8,8 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse as parseYamlText } from 'yaml';
 import { isEngineError, parsePolicyTestSuite, runPolicyTests } from '../engine/index.ts';
-import { main } from '../server/cli.ts';
 import { escapeGithubData, escapeGithubProperty, githubAnnotation } from '../server/cli-test.ts';
+import { runCli } from './support/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 // Paths as a CI job gives them: relative to where the command runs.
@@ -21,20 +21,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'appwarden-policy-tests-'));
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    readStdin: async () => '',
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 /** Loads one suite from text; the issues as `line:col: message (hint)` for compact asserts. */
 function issuesOf(text: string): string[] {
