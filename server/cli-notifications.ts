@@ -6,18 +6,14 @@ import type { Logger } from 'pino';
 import {
   createMailTransport,
   createNotificationWorker,
-  DEFAULT_STORE_PATH,
   type Engine,
-  formatIssue,
-  isEngineError,
   NOTIFICATION_STATUSES,
   type NotificationWorker,
   nowSeconds,
-  openStore,
   renderNotification,
   type Store,
 } from '../engine/index.ts';
-import { ADMIN_TOKEN_ENV, type OperatorCommandsContext } from './cli-ops.ts';
+import { OpError, type OperatorCommandsContext, operatorKit, type SourceOptions, table } from './cli-ops.ts';
 import type { ServerConfig } from './config.ts';
 import { notificationToWire, readNotificationQuery } from './routes/notifications.ts';
 
@@ -58,16 +54,6 @@ export function createServerNotificationWorker(opts: {
 
 type Wire = Record<string, unknown>;
 
-/** A command that cannot do what was asked; exit 1 (not found, refused) or `code`. */
-class CommandError extends Error {
-  constructor(
-    message: string,
-    readonly code = 1,
-  ) {
-    super(message);
-  }
-}
-
 /** Where the commands read and write: the store file or a server's admin API, both in the API's wire shapes. */
 interface Source {
   list(q: { status?: string; limit?: string }): Promise<Wire[]>;
@@ -88,21 +74,18 @@ function storeSource(store: Store, org: string): Source {
         parsed = readNotificationQuery(org, query);
       } catch (err) {
         const problems = (err as { problems?: { field: string | null; message: string }[] }).problems ?? [];
-        throw new CommandError(
-          problems.map((p) => `--${p.field}: ${p.message}`).join('\n') || String(err),
-          2,
-        );
+        throw new OpError(problems.map((p) => `--${p.field}: ${p.message}`).join('\n') || String(err), 2);
       }
       return (await store.listNotifications(parsed)).map((n) => notificationToWire(n));
     },
     async retry(id) {
       const row = await store.getNotification(id);
-      if (!row || row.org !== org) throw new CommandError(`no email ${id} in the outbox of ${org}`);
+      if (!row || row.org !== org) throw new OpError(`no email ${id} in the outbox of ${org}`);
       if (row.status === 'sent')
-        throw new CommandError(`email ${id} was already sent; a retry would send it twice`);
-      if (row.status === 'sending') throw new CommandError(`email ${id} is being sent now`);
+        throw new OpError(`email ${id} was already sent; a retry would send it twice`);
+      if (row.status === 'sending') throw new OpError(`email ${id} is being sent now`);
       const after = await store.retryNotification(id, nowSeconds());
-      if (!after) throw new CommandError(`no email ${id} in the outbox of ${org}`);
+      if (!after) throw new OpError(`no email ${id} in the outbox of ${org}`);
       return notificationToWire(after);
     },
     close: () => store.close(),
@@ -116,7 +99,7 @@ function serverSource(base: string, org: string, token: string): Source {
     try {
       res = await fetch(`${root}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
     } catch (err) {
-      throw new CommandError(`cannot reach ${base}: ${(err as Error).message}`, 2);
+      throw new OpError(`cannot reach ${base}: ${(err as Error).message}`, 2);
     }
     if (res.ok) return (await res.json()) as Wire;
     let message = `${res.status} ${res.statusText}`;
@@ -126,7 +109,7 @@ function serverSource(base: string, org: string, token: string): Source {
     } catch {
       // Not our JSON error shape: the status line says enough.
     }
-    throw new CommandError(message, res.status === 404 || res.status === 409 ? 1 : 2);
+    throw new OpError(message, res.status === 404 || res.status === 409 ? 1 : 2);
   }
   return {
     async list(q) {
@@ -142,27 +125,6 @@ function serverSource(base: string, org: string, token: string): Source {
   };
 }
 
-/** Rows as aligned columns with a header; `-` for null. */
-function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cells = [header, ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '-' : String(v))))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] as string).length)));
-  return `${cells
-    .map((r) =>
-      r
-        .map((c, i) => (c as string).padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
-}
-
-interface Options {
-  org: string;
-  store: string;
-  server?: string;
-  json?: boolean;
-}
-
 /**
  * Registers `appwarden notifications list` (`--status pending|sending|sent|dead`, `--limit 1..1000`, newest
  * first) and `appwarden notifications retry <id>` (a dead or pending email is due now, with a full set of
@@ -172,55 +134,21 @@ interface Options {
  * `--json`. Exit 0 done, 1 not found or refused, 2 usage or runtime error.
  */
 export function registerNotificationCommands(program: Command, ctx: OperatorCommandsContext): void {
-  const { io } = ctx;
-  const env = ctx.env ?? process.env;
   const group = program
     .command('notifications')
     .description('the email outbox of an org: queued, sent and dead emails (SPEC §6)');
-  const common = (cmd: Command): Command =>
-    cmd
-      .requiredOption('--org <org>', 'the org id, e.g. acme.example')
-      .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
-      .option('--server <url>', `a running server instead of the store (admin token in ${ADMIN_TOKEN_ENV})`)
-      .option('--json', 'print JSON');
-
-  async function run(opts: Options, fn: (src: Source) => Promise<void>): Promise<void> {
-    const org = opts.org.trim().toLowerCase();
-    let src: Source | undefined;
-    try {
-      if (opts.server !== undefined) {
-        const token = env[ADMIN_TOKEN_ENV];
-        if (!token) throw new CommandError(`--server needs an admin token in ${ADMIN_TOKEN_ENV}`, 2);
-        src = serverSource(opts.server, org, token);
-      } else src = storeSource(openStore(opts.store), org);
-      await fn(src);
-      ctx.exit(0);
-    } catch (err) {
-      if (err instanceof CommandError) {
-        io.stderr(`${err.message}\n`);
-        ctx.exit(err.code);
-      } else if (isEngineError(err)) {
-        for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
-        if (err.issues.length === 0) io.stderr(`${err.message}\n`);
-        ctx.exit(2);
-      } else throw err;
-    } finally {
-      await src?.close();
-    }
-  }
-  const print = (opts: Options, json: unknown, text: string) =>
-    io.stdout(opts.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+  const { common, run, print } = operatorKit(ctx, { server: serverSource, store: storeSource });
 
   common(group.command('list').description('emails of the org, newest first'))
     .option('--status <status>', NOTIFICATION_STATUSES.join(' | '))
     .option('--limit <n>', 'at most this many (1..1000)', '100')
-    .action((opts: Options & { status?: string; limit: string }) =>
+    .action((opts: SourceOptions & { status?: string; limit: string }) =>
       run(opts, async (src) => {
         if (
           opts.status !== undefined &&
           !(NOTIFICATION_STATUSES as readonly string[]).includes(opts.status)
         ) {
-          throw new CommandError(`--status must be one of ${NOTIFICATION_STATUSES.join(', ')}`, 2);
+          throw new OpError(`--status must be one of ${NOTIFICATION_STATUSES.join(', ')}`, 2);
         }
         const list = await src.list({
           ...(opts.status === undefined ? {} : { status: opts.status }),
@@ -247,7 +175,7 @@ export function registerNotificationCommands(program: Command, ctx: OperatorComm
     );
   common(group.command('retry').description('send a dead email again (a full set of attempts)'))
     .argument('<id>', 'the email id (from notifications list)')
-    .action((id: string, opts: Options) =>
+    .action((id: string, opts: SourceOptions) =>
       run(opts, async (src) => {
         const n = await src.retry(id);
         const when =

@@ -39,7 +39,8 @@ export interface OperatorCommandsContext {
 /** The environment variable holding the admin token for `--server`. */
 export const ADMIN_TOKEN_ENV = 'APPWARDEN_ADMIN_TOKEN';
 
-interface SourceOptions {
+/** The options every operator command takes. */
+export interface SourceOptions {
   org: string;
   store: string;
   server?: string;
@@ -49,7 +50,8 @@ interface SourceOptions {
 type Wire = Record<string, unknown>;
 
 /** A command that cannot do what was asked (unknown id, refused); exit 1, or `code`. */
-class OpError extends Error {
+/** A command that cannot do what was asked: exit 1 (not found, refused) or `code` (2: usage, unreachable). */
+export class OpError extends Error {
   constructor(
     message: string,
     readonly code = 1,
@@ -282,7 +284,7 @@ function serverSource(base: string, org: string, token: string): OpsSource {
 }
 
 /** Rows as aligned columns with a header; `-` for null. */
-function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
+export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const cells = [header, ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '-' : String(v))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] as string).length)));
   return `${cells
@@ -297,6 +299,65 @@ function table(header: readonly string[], rows: readonly (readonly unknown[])[])
 
 const sub = (w: Wire, key: string, field: string): unknown => (w[key] as Wire | undefined)?.[field];
 
+/** The shared frame of operator commands: their common options, running against a source, printing. */
+export interface OperatorKit<S> {
+  /** Adds `--org`, `--store <path>` (default the server's), `--server <url>` and `--json` to `cmd`. */
+  common(cmd: Command): Command;
+  /**
+   * Opens the source the options name (the store file, or the admin API with the token from
+   * {@link ADMIN_TOKEN_ENV}), runs `fn`, closes it, and reports the exit code: 0 done, an {@link OpError}'s
+   * code, 2 for an engine error (its issues on stderr).
+   */
+  run(opts: SourceOptions, fn: (src: S) => Promise<void>): Promise<void>;
+  /** `json` as indented JSON with `--json`, otherwise `text`. */
+  print(opts: SourceOptions, json: unknown, text: string): void;
+}
+
+/**
+ * Builds the {@link OperatorKit} of a command group over its two sources (each in the admin API's wire
+ * shapes, so `--store` and `--server` print the same).
+ */
+export function operatorKit<S extends { close(): Promise<void> }>(
+  ctx: OperatorCommandsContext,
+  sources: { server(base: string, org: string, token: string): S; store(store: Store, org: string): S },
+): OperatorKit<S> {
+  const { io } = ctx;
+  const env = ctx.env ?? process.env;
+  return {
+    common: (cmd) =>
+      cmd
+        .requiredOption('--org <org>', 'the org id, e.g. acme.example')
+        .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
+        .option('--server <url>', `a running server instead of the store (admin token in ${ADMIN_TOKEN_ENV})`)
+        .option('--json', 'print JSON'),
+    async run(opts, fn) {
+      const org = opts.org.trim().toLowerCase();
+      let src: S | undefined;
+      try {
+        if (opts.server !== undefined) {
+          const token = env[ADMIN_TOKEN_ENV];
+          if (!token) throw new OpError(`--server needs an admin token in ${ADMIN_TOKEN_ENV}`, 2);
+          src = sources.server(opts.server, org, token);
+        } else src = sources.store(openStore(opts.store), org);
+        await fn(src);
+        ctx.exit(0);
+      } catch (err) {
+        if (err instanceof OpError) {
+          io.stderr(`${err.message}\n`);
+          ctx.exit(err.code);
+        } else if (isEngineError(err)) {
+          for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
+          if (err.issues.length === 0) io.stderr(`${err.message}\n`);
+          ctx.exit(2);
+        } else throw err;
+      } finally {
+        await src?.close();
+      }
+    },
+    print: (opts, json, text) => io.stdout(opts.json ? `${JSON.stringify(json, null, 2)}\n` : text),
+  };
+}
+
 /**
  * Registers the operator commands on `program`, reusing the `apps` and `tokens` groups of the policy-edit
  * commands (server/cli-edit.ts) and adding `requests` and `usage`. Every command takes `--org` and either
@@ -308,43 +369,9 @@ const sub = (w: Wire, key: string, field: string): unknown => (w[key] as Wire | 
  */
 export function registerOperatorCommands(program: Command, ctx: OperatorCommandsContext): void {
   const { io } = ctx;
-  const env = ctx.env ?? process.env;
   const group = (name: string, description: string): Command =>
     program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
-  const common = (cmd: Command): Command =>
-    cmd
-      .requiredOption('--org <org>', 'the org id, e.g. acme.example')
-      .option('--store <path>', 'the SQLite store the server uses', DEFAULT_STORE_PATH)
-      .option('--server <url>', `a running server instead of the store (admin token in ${ADMIN_TOKEN_ENV})`)
-      .option('--json', 'print JSON');
-
-  /** Opens the source, runs `fn`, closes it; maps failures to exit codes with a message on stderr. */
-  async function run(opts: SourceOptions, fn: (src: OpsSource) => Promise<void>): Promise<void> {
-    const org = opts.org.trim().toLowerCase();
-    let src: OpsSource | undefined;
-    try {
-      if (opts.server !== undefined) {
-        const token = env[ADMIN_TOKEN_ENV];
-        if (!token) throw new OpError(`--server needs an admin token in ${ADMIN_TOKEN_ENV}`, 2);
-        src = serverSource(opts.server, org, token);
-      } else src = storeSource(openStore(opts.store), org);
-      await fn(src);
-      ctx.exit(0);
-    } catch (err) {
-      if (err instanceof OpError) {
-        io.stderr(`${err.message}\n`);
-        ctx.exit(err.code);
-      } else if (isEngineError(err)) {
-        for (const i of err.issues) io.stderr(`${formatIssue(i)}\n`);
-        if (err.issues.length === 0) io.stderr(`${err.message}\n`);
-        ctx.exit(2);
-      } else throw err;
-    } finally {
-      await src?.close();
-    }
-  }
-  const print = (opts: SourceOptions, json: unknown, text: string) =>
-    io.stdout(opts.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+  const { common, run, print } = operatorKit(ctx, { server: serverSource, store: storeSource });
   const oneOf = (value: string | undefined, allowed: readonly string[], flag: string) => {
     if (value !== undefined && !allowed.includes(value))
       throw new OpError(`${flag} must be one of ${allowed.join(', ')}`, 2);
