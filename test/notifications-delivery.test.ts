@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import {
   createMailTransport,
   createNotificationWorker,
+  isEngineError,
   type NewNotification,
   type Notification,
   type NotificationWorkerOptions,
@@ -103,6 +104,8 @@ async function startSmtp(
     rejectRcpt?: (address: string) => boolean;
     /** Milliseconds to wait before accepting each message (a slow server). */
     delayMs?: number;
+    /** The one login accepted (every other is refused, echoing the credentials). */
+    accept?: { user: string; pass: string };
   } = {},
 ): Promise<TestSmtp> {
   const received: Received[] = [];
@@ -116,6 +119,10 @@ async function startSmtp(
     closeTimeout: 1_000,
     // A careless server that echoes the credentials in its reply: the worker must still log none of them.
     onAuth(auth, _session, cb) {
+      if (opts.accept && auth.username === opts.accept.user && auth.password === opts.accept.pass) {
+        cb(null, { user: auth.username });
+        return;
+      }
       cb(
         Object.assign(new Error(`Invalid login ${auth.username}:${auth.password} (${auth.method})`), {
           responseCode: 535,
@@ -490,6 +497,55 @@ delivery('the SMTP password never appears in a logged error nor in last_error', 
     await smtp.close();
   }
 });
+
+delivery(
+  'SMTP login: the password may come apart from the URL or host (env), and a password with no user is refused',
+  async () => {
+    const smtp = await startSmtp({ auth: true, accept: { user: 'mailer', pass: PASSWORD } });
+    const store = openStore(':memory:');
+    try {
+      const setups: SmtpSettings[] = [
+        smtpAt(smtp.port, { user: 'mailer', password: PASSWORD }),
+        smtpAt(smtp.port, {
+          host: null,
+          url: `smtp://mailer:${encodeURIComponent(PASSWORD)}@127.0.0.1:${smtp.port}`,
+        }),
+        // The documented way: the URL without its password, the password in APPWARDEN_SMTP_PASSWORD.
+        smtpAt(smtp.port, { host: null, url: `smtp://mailer@127.0.0.1:${smtp.port}`, password: PASSWORD }),
+        smtpAt(smtp.port, {
+          host: null,
+          url: `smtp://127.0.0.1:${smtp.port}`,
+          user: 'mailer',
+          password: PASSWORD,
+        }),
+      ];
+      for (const [i, s] of setups.entries()) {
+        await store.enqueueNotifications([mail(`login-${i}`)], T);
+        assert.equal(
+          await workerFor(store, s, { now: () => T }).runOnce(),
+          { sent: 1, failed: 0, dead: 0 },
+          `setup ${i}`,
+        );
+      }
+      assert.is(smtp.received.length, setups.length);
+      for (const bad of [
+        smtpAt(smtp.port, { password: PASSWORD }),
+        smtpAt(smtp.port, { host: null, url: `smtp://127.0.0.1:${smtp.port}`, password: PASSWORD }),
+      ]) {
+        try {
+          workerFor(store, bad);
+          assert.unreachable('a password without a user was accepted');
+        } catch (err) {
+          assert.ok(isEngineError(err, 'invalid_config'), String(err));
+          assert.not.ok(String(err).includes(PASSWORD));
+        }
+      }
+    } finally {
+      await store.close();
+      await smtp.close();
+    }
+  },
+);
 
 delivery('start() polls until stop(), which waits for the batch in flight', async () => {
   const smtp = await startSmtp();

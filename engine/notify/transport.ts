@@ -95,6 +95,17 @@ function toNodemailer(email: OutgoingEmail): SendMailOptions {
   };
 }
 
+// A password with no user to log in as would be dropped without a word, and every email would then fail.
+function passwordWithoutUser(): EngineError {
+  return new EngineError('invalid_config', [
+    {
+      path: 'smtp.user',
+      message: 'an SMTP password is set but no user to log in as',
+      hint: 'set smtp.user (APPWARDEN_SMTP_USER) or put the user in smtp.url (smtp://user@host:587)',
+    },
+  ]);
+}
+
 function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): MailTransport {
   const t = {
     connectionTimeout: opts.timeouts?.connection ?? 10_000,
@@ -118,8 +129,22 @@ function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): Ma
       ]);
     }
     target = `${u.protocol}//${u.host}`;
-    transporter = nodemailer.createTransport({ url: smtp.url, ...t });
+    // The URL may leave its credentials out (the documented way: the password in APPWARDEN_SMTP_PASSWORD,
+    // never in a file): then smtp.user / smtp.password log in. Credentials in the URL win.
+    const user = u.username === '' ? smtp.user : decodeURIComponent(u.username);
+    const pass = u.password === '' ? smtp.password : decodeURIComponent(u.password);
+    if (pass && !user) throw passwordWithoutUser();
+    // nodemailer lets the URL's own user win over `auth`: hand it the URL without credentials.
+    const bare = new URL(u.href);
+    bare.username = '';
+    bare.password = '';
+    transporter = nodemailer.createTransport({
+      url: bare.href,
+      ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
+      ...t,
+    });
   } else {
+    if (smtp.password && !smtp.user) throw passwordWithoutUser();
     target = `${smtp.secure ? 'smtps' : 'smtp'}://${smtp.host}:${smtp.port}`;
     transporter = nodemailer.createTransport({
       host: smtp.host as string,
