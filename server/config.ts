@@ -61,7 +61,10 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
  * {@link NotificationsConfig.outboxDir} instead of being sent (so `npm start` needs no mail server).
  */
 export interface SmtpConfig {
-  /** `smtp://user:pass@host:587` or `smtps://…:465`; when set, wins over host/port/secure/user/password. */
+  /**
+   * `smtp://user@host:587` or `smtps://…:465`; when set, wins over host/port/secure. Credentials missing from
+   * the URL come from `user` / `password` (the password best from `APPWARDEN_SMTP_PASSWORD`).
+   */
   url: string | null;
   host: string | null;
   /** Default 587 (465 when `secure`). */
