@@ -469,7 +469,19 @@ export function createEngine(opts: EngineOptions): Engine {
             approvedApps: Object.fromEntries(
               Object.entries(data.orgs).map(([org, o]) => [org, Object.keys(o.apps.approved)]),
             ),
-            notify: (res) => composeGoLive(res, { revision, at }),
+            notify: (res) =>
+              composeGoLive(res, {
+                revision,
+                at,
+                // Under the settings in force until now (the timeline before the swap), SPEC §5.
+                expiredBefore: (t) =>
+                  Math.min(
+                    t.created_at === null
+                      ? Number.POSITIVE_INFINITY
+                      : tokenExpiry(t.created_at, timeline.epochs(t.org)),
+                    t.expires_at ?? Number.POSITIVE_INFINITY,
+                  ) <= at,
+              }),
           },
         );
         for (const [org, ids] of goLive?.swept ?? []) addRevoked(org, ids);

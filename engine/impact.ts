@@ -320,8 +320,16 @@ function tokenEffects(
   if (!h) return { pats_revoked: null, service_account_tokens_stopped: null, expiry_earlier: null };
   const now = opts.now;
   const lastDay = (t: TokenRecord) => t.last_used_at !== null && t.last_used_at > now - DAY;
+  const before = baseEpochs(org, opts.base, registry.goLives, now);
+  // What each token's expiry is without the change (SPEC §5, capped by what a decision stamped); a token
+  // past it is dead already: turning PATs off or moving expiries does nothing to it, so it is not listed.
+  const expiryWithout = (t: TokenRecord): number =>
+    Math.min(
+      t.created_at === null ? Number.POSITIVE_INFINITY : tokenExpiry(t.created_at, before),
+      t.expires_at ?? Number.POSITIVE_INFINITY,
+    );
   const live = registry.tokens
-    .filter((t) => t.org === org && t.revoked === null)
+    .filter((t) => t.org === org && t.revoked === null && expiryWithout(t) > now)
     .sort((x, y) => (x.owner ?? '').localeCompare(y.owner ?? '') || x.id.localeCompare(y.id));
   const patsOff =
     h.tokens.personal_access_tokens === 'disabled' && b?.tokens.personal_access_tokens !== 'disabled';
@@ -331,7 +339,10 @@ function tokenEffects(
     const people = new Set(pats.map((t) => t.owner ?? `(unknown owner of ${t.id})`)).size;
     const used = pats.filter(lastDay).length;
     patsRevoked = {
-      sentence: `turning PATs off revokes ${plural(pats.length, 'token')} of ${plural(people, 'person', 'people')}, ${used} of them used in the last day`,
+      sentence:
+        pats.length === 0
+          ? 'turning PATs off revokes no token: the registry holds no unexpired PAT of this org'
+          : `turning PATs off revokes ${plural(pats.length, 'token')} of ${plural(people, 'person', 'people')}, ${used} of them used in the last day`,
       people,
       used_last_day: used,
       tokens: pats.map(affected),
@@ -371,10 +382,9 @@ function tokenEffects(
       !(t.service_account && h.service_accounts[t.service_account]?.enabled)
     )
       continue;
-    const before = baseEpochs(org, opts.base, registry.goLives, now);
     const after = withLive(before, headSettings, now);
     const cap = t.expires_at ?? Number.POSITIVE_INFINITY;
-    const oldExpiry = Math.min(tokenExpiry(t.created_at, before), cap);
+    const oldExpiry = expiryWithout(t);
     const newExpiry = Math.min(tokenExpiry(t.created_at, after), cap);
     if (oldExpiry <= now || newExpiry >= oldExpiry) continue;
     earlierRows.push(t);

@@ -399,6 +399,27 @@ test('turning PATs off mails each owner once, listing their revoked tokens', asy
   ] as const) {
     assert.ok((await env.decide(create(user, email, id))).decision);
   }
+  // Gil's PAT expired yesterday (a decision stamped that expiry): it stopped working then, so turning PATs
+  // off changes nothing for it and Gil gets no pats_revoked email.
+  const now = nowSeconds();
+  await env.store.appendDecisions(
+    [],
+    [
+      {
+        org: 'acme.example',
+        id: 'pat-g-old',
+        action: 'token.create',
+        kind: 'personal_access',
+        owner: 'U6',
+        owner_email: 'gil@acme.example',
+        service_account: null,
+        created_at: now - 40 * 86_400,
+        at: now - 40 * 86_400,
+        used: false,
+        expires_at: now - 86_400,
+      },
+    ],
+  );
   await deliver();
   const file = join(env.dir, 'orgs', 'acme.yaml');
   writeFileSync(
@@ -414,6 +435,15 @@ test('turning PATs off mails each owner once, listing their revoked tokens', asy
   assert.not.ok(erin.mail.text?.includes('pat-f-1'));
   const finn = one(mails, '[Acme Corp] Personal access tokens are turned off: 1 of your tokens was revoked');
   assert.equal(finn.envelope, ['finn@acme.example']);
+  assert.is(
+    (await env.store.getToken('acme.example', 'pat-g-old'))?.revoked?.by,
+    'policy',
+    'swept all the same',
+  );
+  assert.ok(
+    mails.every((m) => !m.envelope.includes('gil@acme.example')),
+    'no email about a token that had expired already',
+  );
   // Ann's PAT revoked earlier is not swept again, nor mailed.
   assert.ok(
     mails.every((m) => !m.envelope.includes('ann@acme.example')),

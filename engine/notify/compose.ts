@@ -194,15 +194,21 @@ export function composeTokenRevoked(
  * approved, and, per org whose PATs it turned off, one `pats_revoked` per owner address listing their swept
  * tokens (PATs with no known owner address are skipped). Dedupe keys `request_decision:<org>:<request id>`,
  * `pats_revoked:<org>:<go-live time>:<owner email>` (PATs turned off, on and off again mail again).
- * @param ctx.revision the revision that went live; `at` when, epoch seconds UTC
+ * @param ctx.revision the revision that went live; `at` when, epoch seconds UTC; `expiredBefore` true for a
+ *   swept token already past its expiry at `at` (not listed: it stopped working before, `token_expired` told)
  */
-export function composeGoLive(res: GoLiveResult, ctx: { revision: string; at: number }): NewNotification[] {
+export function composeGoLive(
+  res: GoLiveResult,
+  ctx: { revision: string; at: number; expiredBefore?: (t: TokenRecord) => boolean },
+): NewNotification[] {
   const out: NewNotification[] = res.approved
     .filter((r) => r.status === 'approved')
     .map((r) => decision(r, ctx.revision));
   for (const [org, tokens] of res.sweptTokens) {
     const byOwner = new Map<string, TokenRecord[]>();
     for (const t of tokens) {
+      // A token that had expired already stopped working then; its owner was told (token_expired).
+      if (ctx.expiredBefore?.(t)) continue;
       const to = tokenOwnerEmail(t, undefined);
       if (!to) continue;
       byOwner.set(to, [...(byOwner.get(to) ?? []), t]);
