@@ -640,6 +640,9 @@ export async function readGitTree(repo: string, ref: string, path = '.'): Promis
       unpack.on('finish', () => ok());
       unpack.on('error', fail);
     });
+    // When git fails (a --path the commit does not have) the unpacker errors on its empty input as well:
+    // observe that rejection at once so it is never unhandled, and report git's own error first.
+    done.catch(() => undefined);
     await run('git', ['-C', repo, 'archive', '--format=tar', commit, ...(sub ? ['--', sub] : [])], {
       stdoutTo: unpack,
     });

@@ -2,7 +2,7 @@
 // a policy repo in a subdirectory), text / Markdown / JSON output, --exit-code, an invalid head, and the
 // --author role matrix of SPEC §1 (super admin, admin on guests vs other settings, member, other org's admin).
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
@@ -311,6 +311,12 @@ test('git refs: each side read with git archive from --repo, the policy repo und
   const unknown = await cli(['diff', 'no-such-ref', 'HEAD', '--repo', repo, '--path', 'policy']);
   assert.is(unknown.code, 2);
   assert.match(unknown.stderr, /no-such-ref is neither a directory nor a commit of the git repository/);
+  // A --path the commit does not have: git's reason, exit 2, no stack, no temporary tree left behind.
+  const before = readdirSync(tmpdir()).filter((f) => f.startsWith('appwarden-diff-')).length;
+  const nopath = await cli(['diff', 'HEAD~1', 'HEAD', '--repo', repo, '--path', 'nope']);
+  assert.is(nopath.code, 2);
+  assert.match(nopath.stderr, /cannot read nope of HEAD~1 .*pathspec 'nope' did not match/);
+  assert.is(readdirSync(tmpdir()).filter((f) => f.startsWith('appwarden-diff-')).length, before);
 });
 
 // SPEC §1: super admins anything of their org; admins only spec.guests; nobody else anything; new orgs: no one.
