@@ -658,12 +658,20 @@ function tokenLine(t: AffectedToken): string {
   return `${t.id} (${who}, ${used}${dates})`;
 }
 
+/**
+ * Said loudly when no decision was replayed: "0 flips" then means "not measured", not "nobody is affected"
+ * (an empty export, a store of another server, a window with no traffic).
+ */
+export const NOTHING_REPLAYED =
+  'no decision was replayed, so this report cannot tell who the change affects: check that the decision export or store is the right one and not empty';
+
 /** The impact for a terminal: totals, then per org a table per grouping and the token lists. */
 export function renderImpactText(r: ImpactReport): string {
   const d = r.decisions;
   const lines = [
     `\nimpact: ${plural(d.replayed, 'decision')} replayed since ${r.since ?? 'the start of the log'} (now ${r.now}): ${r.allow_to_deny} allow → deny, ${r.deny_to_allow} deny → allow`,
   ];
+  if (d.replayed === 0) lines.push(`  ${NOTHING_REPLAYED}`);
   if (d.skipped_no_input > 0)
     lines.push(
       `  ${plural(d.skipped_no_input, 'decision')} skipped: logged without input (before store migration 7)`,
@@ -711,6 +719,7 @@ export function renderImpactMarkdown(r: ImpactReport): string {
     '',
     `${plural(d.replayed, 'decision')} replayed since ${r.since ?? 'the start of the log'}: **${r.allow_to_deny} allow → deny**, **${r.deny_to_allow} deny → allow**.`,
   ];
+  if (d.replayed === 0) lines.push('', `> **Warning:** ${NOTHING_REPLAYED}`);
   const notes: string[] = [];
   if (d.skipped_no_input > 0)
     notes.push(`${plural(d.skipped_no_input, 'decision')} logged without input skipped`);
@@ -727,7 +736,9 @@ export function renderImpactMarkdown(r: ImpactReport): string {
     lines.push(...mdTable('user', o.by_user), ...mdTable('token owner', o.by_token_owner));
     for (const effect of [o.pats_revoked, o.service_account_tokens_stopped, o.expiry_earlier]) {
       if (!effect) continue;
-      lines.push('', `**${mdCell(effect.sentence)}**`, '', '<details><summary>tokens</summary>', '');
+      lines.push('', `**${mdCell(effect.sentence)}**`);
+      if (effect.tokens.length === 0) continue;
+      lines.push('', '<details><summary>tokens</summary>', '');
       const withDates = effect.tokens.some((t) => t.old_expiry);
       lines.push(
         withDates

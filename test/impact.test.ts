@@ -493,4 +493,21 @@ test('example store: PATs off in umbrella.example revokes exactly these tokens o
   );
 });
 
+test('an empty decisions export says the impact is unmeasured, in text and Markdown, rather than "0 flips"', async () => {
+  const head = await editedCopy('empty-export', [
+    (d) => setPersonalAccessTokens(d, 'umbrella.example', 'disabled'),
+  ]);
+  const empty = join(tmp, 'empty.jsonl');
+  writeFileSync(empty, '');
+  for (const format of ['text', 'markdown']) {
+    const r = await cli(['diff', exampleRepo, head, '--impact', '--decisions', empty, '--format', format]);
+    assert.is(r.code, 0);
+    assert.match(
+      r.stdout,
+      /no decision was replayed, so this report cannot tell who the change affects/,
+      format,
+    );
+  }
+});
+
 test.run();
