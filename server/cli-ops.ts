@@ -136,9 +136,20 @@ async function liveOrgData(store: Store, org: string): Promise<OrgData | undefin
 
 /** The store file as a source: reads and writes it directly (the operator of the machine). */
 function storeSource(store: Store, org: string): OpsSource {
-  const requireBy = (by: string | undefined): string => {
+  // Who acts through the file must be a super admin of the org in the policy the server last made live
+  // (SPEC §1: super admins revoke, deny and export), as the admin API checks for its callers.
+  const requireBy = async (by: string | undefined): Promise<string> => {
     if (by === undefined || by.trim() === '') throw new OpError('--by <email> is required with --store', 2);
-    return by.trim().toLowerCase();
+    const email = by.trim().toLowerCase();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+      throw new OpError(`--by must be an email address, not ${by}`, 2);
+    const live = await liveOrgData(store, org);
+    if (!live || !Object.hasOwn(live.admins.super_admins, email)) {
+      throw new OpError(
+        `${email} is not a super admin of ${org} in the policy the server last made live; only super admins revoke tokens, deny requests and export usage (SPEC §1)`,
+      );
+    }
+    return email;
   };
   return {
     async listApps() {
@@ -163,8 +174,9 @@ function storeSource(store: Store, org: string): OpsSource {
     },
     async revokeToken(id, reason, by) {
       const orgData = await liveOrgData(store, org);
-      const r = await store.revokeToken({ org, id, at: nowSeconds(), by: requireBy(by), reason }, (res) =>
-        composeTokenRevoked(res, orgData),
+      const r = await store.revokeToken(
+        { org, id, at: nowSeconds(), by: await requireBy(by), reason },
+        (res) => composeTokenRevoked(res, orgData),
       );
       if (!r.token) throw new OpError(`token ${id} is not in the registry of ${org}`);
       return { token: tokenToJson(r.token, nowSeconds()), changed: r.changed };
@@ -179,7 +191,7 @@ function storeSource(store: Store, org: string): OpsSource {
     },
     async denyRequest(id, reason, by) {
       const r = await store.denyApprovalRequest(
-        { org, id, at: nowSeconds(), by: requireBy(by), reason },
+        { org, id, at: nowSeconds(), by: await requireBy(by), reason },
         composeRequestDenied,
       );
       if (!r.request) throw new OpError(`no approval request ${id} in ${org}`);
@@ -195,7 +207,7 @@ function storeSource(store: Store, org: string): OpsSource {
       return usageCsv(catalog, rows, new Map(apps.map((a) => [a.app_id, a.name])));
     },
     async emailUsage(policy, by) {
-      const to = requireBy(by);
+      const to = await requireBy(by);
       const at = nowSeconds();
       const catalog = policy ? (await loadAndValidate(policy)).catalog : {};
       const [rows, apps] = await Promise.all([store.appUsage(org, at), store.listConnectedApps(org, at)]);
@@ -299,6 +311,20 @@ export function table(header: readonly string[], rows: readonly (readonly unknow
 
 const sub = (w: Wire, key: string, field: string): unknown => (w[key] as Wire | undefined)?.[field];
 
+/**
+ * A mistyped `--org` on the store file would list nothing and exit 0; the API answers 403 for an org the
+ * caller does not administer. Here: exit 1 naming the orgs the store knows (those with a recorded go-live).
+ */
+async function assertKnownOrg(store: Store, org: string, path: string): Promise<void> {
+  const orgs = [...new Set((await store.goLives()).map((r) => r.org))].sort();
+  if (orgs.includes(org)) return;
+  throw new OpError(
+    orgs.length === 0
+      ? `the store ${path} has no org yet (no policy was made live with it); is it the server's store?`
+      : `the store ${path} knows no org ${org}; it knows ${orgs.join(', ')}`,
+  );
+}
+
 /** The shared frame of operator commands: their common options, running against a source, printing. */
 export interface OperatorKit<S> {
   /** Adds `--org`, `--store <path>` (default the server's), `--server <url>` and `--json` to `cmd`. */
@@ -338,7 +364,11 @@ export function operatorKit<S extends { close(): Promise<void> }>(
           const token = env[ADMIN_TOKEN_ENV];
           if (!token) throw new OpError(`--server needs an admin token in ${ADMIN_TOKEN_ENV}`, 2);
           src = sources.server(opts.server, org, token);
-        } else src = sources.store(openStore(opts.store), org);
+        } else {
+          const store = openStore(opts.store);
+          src = sources.store(store, org);
+          await assertKnownOrg(store, org, opts.store);
+        }
         await fn(src);
         ctx.exit(0);
       } catch (err) {

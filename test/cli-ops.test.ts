@@ -122,9 +122,29 @@ test('tokens list and revoke: idempotent, kept in the store', async () => {
     '--store',
     db,
     '--by',
-    'x@acme.example',
+    'raj.patel@acme.example',
   );
   assert.match(again.stdout, /already revoked .* by dana\.whitfield@acme\.example/);
+  // Through the file, as through the API, only a super admin of the org in the live policy acts (SPEC §1).
+  for (const by of ['x@acme.example', 'not an email', 'hank.scorpio@globex.example']) {
+    const refused = await run(
+      'tokens',
+      'revoke',
+      'pat-1',
+      '--org',
+      'acme.example',
+      '--store',
+      db,
+      '--by',
+      by,
+    );
+    assert.ok(refused.code !== 0, by);
+    assert.match(refused.stderr, /super admin|must be an email/, by);
+  }
+  // A mistyped org is an error naming the orgs the store knows, not an empty list.
+  const typo = await run('tokens', 'list', '--org', 'acmee.example', '--store', db);
+  assert.is(typo.code, 1);
+  assert.match(typo.stderr, /knows no org acmee\.example; it knows .*acme\.example/);
   const revoked = await run('tokens', 'list', '--org', 'acme.example', '--store', db, '--status', 'revoked');
   assert.match(revoked.stdout, /pat-1 .* revoked/);
   assert.is(

@@ -42,6 +42,16 @@ function mail(key: string, over: Partial<NewNotification> = {}): NewNotification
 
 /** acme: a sent email, a dead one, a pending export with its CSV; globex: one pending. Ids by dedupe key. */
 async function seed(store: Store): Promise<Record<string, string>> {
+  // The orgs a server made live with this store (the CLI refuses an org the store does not know).
+  await store.recordGoLive(
+    ['acme.example', 'globex.example'].map((org) => ({
+      org,
+      revision: 'rev-seed',
+      at: 500,
+      expiration_days: null,
+      personal_access_tokens: 'enabled' as const,
+    })),
+  );
   await store.enqueueNotifications([mail('sent-1')], 1_000);
   await store.enqueueNotifications([mail('dead-1', { to: ['gone@acme.example'] })], 2_000);
   await store.enqueueNotifications(
