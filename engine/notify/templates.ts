@@ -334,6 +334,15 @@ function renderHtml(d: Draft, footer: string, orgName: string): string {
 }
 
 const appLabel = (id: string, name: string | null | undefined) => (name ? `${name} (${id})` : id);
+
+/**
+ * A value as one shell word, for the commands an email suggests: an admin pastes them into a shell, and an
+ * app name or id comes from a requester (`'; rm -rf ~'` must stay text).
+ */
+function shq(v: string): string {
+  return /^[A-Za-z0-9._@:/=+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
 const tokenLabel = (t: TokenFacts) =>
   t.kind === 'service_account' && t.service_account
     ? `${t.token_id} (service account ${t.service_account})`
@@ -376,10 +385,11 @@ function draftOf(n: Notification, ctx: RenderContext, org: string): Draft {
           {
             p:
               `To approve it, add the app to spec.apps.approved in the org's policy file by a pull request ` +
-              `(appwarden apps approve ${r.app_id} --org ${n.org} writes the change); the request closes and ` +
-              `${r.requester_email} is told when that revision goes live. To deny it, give a reason: ` +
-              `appwarden requests deny ${r.request_id} --org ${n.org} --reason "..." ` +
-              `(or POST the reason to the request's /deny).`,
+              `(in a checkout of the policy repository, appwarden apps approve ${shq(r.app_id)} ` +
+              `${r.app_name ? `--name ${shq(r.app_name)} ` : ''}--org ${shq(n.org)} --policy . writes the change); ` +
+              `the request closes and ${r.requester_email} is told when that revision goes live. ` +
+              `To deny it, give a reason: appwarden requests deny ${shq(r.request_id)} --org ${shq(n.org)} ` +
+              `--reason '...' --by <your email> (or POST the reason to the request's :deny).`,
           },
         ],
         why: `You receive this as an approval-request recipient of ${org} (spec.apps.requests.notify).`,
@@ -446,7 +456,7 @@ function draftOf(n: Notification, ctx: RenderContext, org: string): Draft {
               ...requestFacts(r, false),
             ],
           },
-          { p: `If you still need it, reply to ${r.decided_by} with what you need it for.` },
+          { p: `If you still need it, write to ${r.decided_by} with what you need it for.` },
         ],
         why: `You receive this because you asked for this app in ${org} (${r.requester_email}).`,
       };
@@ -497,7 +507,7 @@ function draftOf(n: Notification, ctx: RenderContext, org: string): Draft {
           {
             list: tokens.map(
               (t) =>
-                `${t.token_id} (created ${t.created_at === null ? 'unknown' : formatUtc(t.created_at)}, last used ${t.last_used_at === null ? 'never' : formatUtc(t.last_used_at)})`,
+                `${t.token_id} (created ${t.created_at === null ? 'unknown' : formatUtc(t.created_at)}, ${t.last_used_at === null ? 'never used' : `last used ${formatUtc(t.last_used_at)}`})`,
             ),
           },
           {
@@ -525,7 +535,7 @@ function draftOf(n: Notification, ctx: RenderContext, org: string): Draft {
               p: `Create a new token and replace this one wherever it is used before then. ${org}'s token expiration policy sets the date.`,
             },
           ],
-          why: `You receive this as the owner of the token in ${org}, once, 7 days before it expires.`,
+          why: `You receive this as the owner of the token in ${org}, once, when it is 7 days or less from expiring.`,
         };
       }
       return {
