@@ -205,8 +205,11 @@ export {
 export { DAY, formatRfc3339, nowSeconds, parseRfc3339 } from './time.ts';
 export type { DataDocument, OrgData, RegoDecision, RegoInput, SettingsEpoch } from './types.ts';
 export {
+  type BodyError,
   didYouMean,
   type IdentifiedSchema,
+  pointerLabel,
+  validateJsonBody,
   validateValue,
   validateYamlDocument,
 } from './validator.ts';

@@ -4,6 +4,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import appCatalogSchema from '../schemas/app-catalog.schema.json' with { type: 'json' };
+import decisionRequestSchema from '../schemas/decision-request.schema.json' with { type: 'json' };
 import type { OrgPolicy } from '../schemas/org-policy.gen.ts';
 import orgPolicySchema from '../schemas/org-policy.schema.json' with { type: 'json' };
 import policyHistorySchema from '../schemas/policy-history.schema.json' with { type: 'json' };
@@ -38,6 +39,8 @@ function getAjv(): Ajv2020 {
     ajv.addSchema(orgPolicySchema);
     ajv.addSchema(policyHistorySchema);
     ajv.addSchema(appCatalogSchema);
+    // Request-body schemas (schemas/*-body.schema.json, the batch and OPA wrappers) $ref its parts.
+    ajv.addSchema(decisionRequestSchema);
   }
   return ajv;
 }
@@ -646,4 +649,134 @@ export function validateValue(value: unknown, schema: IdentifiedSchema): Issue[]
   return mapAjvErrors(validate.errors ?? [], nowhere).map(
     ({ file: _f, line: _l, column: _c, ...rest }) => rest,
   );
+}
+
+/** How a field of a JSON body is called in messages: `/app/id` → `app.id`, `/apps/0` → `apps[0]`, `` → `the body`. */
+export function pointerLabel(pointer: string): string {
+  if (pointer === '' || pointer === '/') return 'the body';
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((out, seg) => (/^\d+$/.test(seg) ? `${out}[${seg}]` : out ? `${out}.${seg}` : seg), '');
+}
+
+const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** One ajv error as the JSON-body validators see it, for {@link validateJsonBody}'s `ignore`. */
+export interface BodyError {
+  /** JSON pointer of the value at fault (for a missing or unknown field: the field's own pointer). */
+  path: string;
+  keyword: string;
+  schemaPath: string;
+}
+
+/**
+ * Validates a parsed JSON request body against its JSON Schema (schemas/*.schema.json, draft 2020-12, compiled
+ * once per `$id` by the ajv the policy files use; `$ref`s into decision-request.schema.json resolve) and says
+ * what is wrong in the HTTP API's style (SPEC §4): every problem at once, at most one per field, each `path` a
+ * JSON pointer (`/app/id`) and each message naming the field (`app.id must be a non-empty string of at most 256
+ * characters`, `unknown field "nmae"; did you mean "name"?`, `app.id is a string: send it quoted …`). Unknown
+ * fields come first: they often explain a missing one. Only the shape: checks a schema cannot express
+ * (control characters, secret-looking text) are the caller's.
+ *
+ * @param options.ignore drops the errors it returns true for (e.g. those another validator reports better)
+ * @returns the issues, empty when the body matches the schema
+ */
+export function validateJsonBody(
+  value: unknown,
+  schema: IdentifiedSchema,
+  options: { ignore?: (e: BodyError) => boolean } = {},
+): Issue[] {
+  const validate = compiled(schema);
+  if (validate(value)) return [];
+  const unknown: Issue[] = [];
+  const others: Issue[] = [];
+  const seen = new Set<string>();
+  for (const err of validate.errors ?? []) {
+    // The branch errors of if/then explain nothing on their own; the `then` branch's errors do.
+    if (err.keyword === 'if') continue;
+    let path = err.instancePath;
+    if (err.keyword === 'additionalProperties')
+      path += `/${escapePointer(String((err.params as { additionalProperty: string }).additionalProperty))}`;
+    else if (err.keyword === 'required')
+      path += `/${escapePointer(String((err.params as { missingProperty: string }).missingProperty))}`;
+    if (options.ignore?.({ path, keyword: err.keyword, schemaPath: err.schemaPath })) continue;
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const issue = { path, message: bodyMessage(err, path) };
+    (err.keyword === 'additionalProperties' ? unknown : others).push(issue);
+  }
+  return [...unknown, ...others];
+}
+
+const BODY_TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'an object',
+  integer: 'an integer',
+  number: 'a number',
+  null: 'null',
+};
+
+function bodyMessage(err: ErrorObject, path: string): string {
+  const label = pointerLabel(path);
+  const schema = (err.parentSchema ?? {}) as {
+    type?: string;
+    minLength?: number;
+    maxLength?: number;
+    maxItems?: number;
+    format?: string;
+    enum?: unknown[];
+    const?: unknown;
+    properties?: Record<string, unknown>;
+  };
+  const lengths = () =>
+    `${label} must be a ${(schema.minLength ?? 0) > 0 ? 'non-empty ' : ''}string of at most ${schema.maxLength} characters`;
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const key = String((err.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys(schema.properties ?? {});
+      if (allowed.length === 0)
+        return `unknown field "${key}": this request takes no body (send none, or {})`;
+      const suggestion = didYouMean(key, allowed);
+      return suggestion
+        ? `unknown field "${key}"; did you mean "${suggestion}"?`
+        : `unknown field "${key}"; expected ${allowed.join(', ')}`;
+    }
+    case 'required':
+      return `missing required field "${label}"`;
+    case 'maxProperties':
+      return `${label} must be empty: this request takes no body (send none, or {})`;
+    case 'type': {
+      const want = String((err.params as { type: string }).type);
+      // Ids above all: a JSON number beyond 2^53 has already lost digits when it is parsed.
+      if (want === 'string' && typeof err.data === 'number')
+        return `${label} is a string: send it quoted (JSON numbers beyond 2^53 lose digits)`;
+      if (want === 'string' && schema.maxLength !== undefined) return lengths();
+      if (want === 'string' && schema.format === 'email') return `${label} must be an email address`;
+      return `${label} must be ${BODY_TYPE_WORDS[want] ?? want}`;
+    }
+    case 'minLength':
+    case 'maxLength':
+      return schema.maxLength !== undefined ? lengths() : `${label} must not be empty`;
+    case 'pattern':
+    case 'format':
+      if (schema.format === 'date-time')
+        return `${label} must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-03-01T09:00:00Z`;
+      if (schema.format === 'email') return `${label} must be an email address`;
+      if (schema.maxLength !== undefined) return lengths();
+      return `${label} has a form that is not allowed`;
+    case 'enum':
+      return `${label} must be one of ${(schema.enum ?? []).map(String).join(', ')}`;
+    case 'const':
+      return `${label} must be ${JSON.stringify(schema.const)}`;
+    case 'maxItems':
+      return `${label} must be an array of at most ${schema.maxItems} items`;
+    case 'minItems':
+      return `${label} must not be empty`;
+    default:
+      return `${label} is not allowed here`;
+  }
 }

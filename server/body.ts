@@ -1,6 +1,15 @@
-// Reads a decision request body: media type, size limit (Content-Length and chunked), UTF-8, strict JSON, object.
+// Reads a request body: media type, size limit (Content-Length and chunked), UTF-8, strict JSON, object; and
+// checks it against the JSON Schema the OpenAPI document shows for it (schemas/), plus the text checks a schema
+// cannot express.
 import type { Context } from 'hono';
-import { HttpError } from './errors.ts';
+import {
+  type BodyError,
+  type IdentifiedSchema,
+  pointerLabel,
+  textProblem,
+  validateJsonBody,
+} from '../engine/index.ts';
+import { type FieldProblem, HttpError, invalidRequest, issuesToProblems } from './errors.ts';
 import { JsonError, parseStrictJson } from './json.ts';
 
 /** True for `application/json` and `application/*+json`, any case, with parameters; a charset must be UTF-8. */
@@ -99,4 +108,73 @@ export async function readJsonObject(c: Context, maxBytes: number): Promise<Reco
     throw new HttpError(400, 'invalid_json', `the body must be a JSON object, not ${got}`, { field: '' });
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * True when the request carries a body: over a socket Node always gives a stream, so a body counts only when
+ * one is declared (a Content-Length other than 0, chunked, or a Content-Type without a length).
+ */
+export function hasBody(c: Context): boolean {
+  const length = c.req.header('content-length');
+  const declared =
+    (length !== undefined && length !== '0') ||
+    c.req.header('transfer-encoding') !== undefined ||
+    (length === undefined && c.req.header('content-type') !== undefined);
+  return c.req.raw.body !== null && declared;
+}
+
+/** Adds a problem unless its field already has one (the first, from the schema, says it best). */
+export function addProblem(problems: FieldProblem[], field: string, message: string): void {
+  if (!problems.some((p) => p.field === field)) problems.push({ field, message });
+}
+
+/** Throws 400 `invalid_request` listing every problem, when there is one. */
+export function throwProblems(problems: FieldProblem[]): void {
+  if (problems.length > 0) throw invalidRequest(problems);
+}
+
+/**
+ * The SPEC §4/§7 text checks ({@link textProblem}) of every string in `value`: no lone surrogate, no control
+ * character (newlines and tabs are fine), nothing that looks like a secret token. Text sent here is stored,
+ * shown to admins, mailed or written into a policy patch. A field that already has a problem is skipped.
+ */
+export function textProblems(value: unknown, problems: FieldProblem[], at = ''): void {
+  if (typeof value === 'string') {
+    const bad = textProblem(value);
+    // Not under a field that already has a problem (an unknown field, a wrong type, too long).
+    const covered = problems.some(
+      (p) => p.field !== null && (p.field === at || at.startsWith(`${p.field}/`)),
+    );
+    if (bad && !covered) problems.push({ field: at, message: `${pointerLabel(at)} ${bad}` });
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      textProblems(v, problems, `${at}/${i}`);
+    });
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value))
+      textProblems(v, problems, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+  }
+}
+
+/**
+ * Reads the JSON object body ({@link readJsonObject}) and checks its shape against `schema`, the JSON Schema the
+ * OpenAPI document embeds for the route (one source of truth: scripts/gen-openapi.ts), and, unless `text` is
+ * false, every string with {@link textProblems}. The problems are returned, not thrown, so that a route can add
+ * the checks only it can make and answer every problem at once ({@link throwProblems}).
+ * @param options.optional no body at all reads as `{}` (which the schema must accept)
+ * @param options.text false skips the text checks (a decision request's own validation makes them)
+ * @param options.ignore schema errors left to another validator
+ * @throws HttpError 415, 413, 400 `invalid_json` / `incomplete_body` as {@link readJsonObject}
+ */
+export async function readBody<T>(
+  c: Context,
+  maxBytes: number,
+  schema: IdentifiedSchema,
+  options: { optional?: boolean; text?: boolean; ignore?: (e: BodyError) => boolean } = {},
+): Promise<{ body: T; problems: FieldProblem[] }> {
+  const body = options.optional && !hasBody(c) ? {} : await readJsonObject(c, maxBytes);
+  const ignore = options.ignore ? { ignore: options.ignore } : {};
+  const problems = issuesToProblems(validateJsonBody(body, schema, ignore));
+  if (options.text !== false) textProblems(body, problems);
+  return { body: body as T, problems };
 }

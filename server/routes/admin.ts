@@ -18,9 +18,11 @@ import {
   type TokenQuery,
   type TokenRecord,
 } from '../../engine/index.ts';
+import type { TokenRevokeBody } from '../../schemas/token-revoke-body.gen.ts';
+import revokeSchema from '../../schemas/token-revoke-body.schema.json' with { type: 'json' };
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
-import { readJsonObject } from '../body.ts';
+import { readBody, throwProblems } from '../body.ts';
 import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
 
 /** Page size when `limit` is not given. */
@@ -129,9 +131,6 @@ export function registerAdminRoutes(app: Hono<AppEnv>, store: Store, engine: Eng
 export const TOKEN_STATUSES = ['active', 'expired', 'revoked', 'all'] as const;
 type TokenStatus = (typeof TOKEN_STATUSES)[number];
 
-/** Longest revocation reason kept (characters). */
-const MAX_REASON = 500;
-
 /**
  * The wire form of a registry row (docs/api.md "Token registry"): times RFC 3339; `expires_at` the earlier
  * of what a decision advised and the engine's SPEC §5 computation from `created_at` and the org's settings
@@ -187,30 +186,15 @@ function readTokenQuery(
   return { query, status };
 }
 
-/** The optional body of a revocation: `{reason?: string}`; no body at all is fine. */
+/**
+ * The optional body of a revocation, `{reason?}` (schemas/token-revoke-body.schema.json); no body at all is
+ * fine. The reason is mailed to the owner: body.ts's text checks apply. A blank reason is no reason.
+ */
 async function readRevokeReason(c: Context<AppEnv>): Promise<string | null> {
-  // No body: none at all, or (over a socket, where Node always gives a stream) nothing declared.
-  const length = c.req.header('content-length');
-  const declared =
-    (length !== undefined && length !== '0') ||
-    c.req.header('transfer-encoding') !== undefined ||
-    (length === undefined && c.req.header('content-type') !== undefined);
-  if (c.req.raw.body === null || !declared) return null;
-  const body = await readJsonObject(c, 16 * 1024);
-  const problems: FieldProblem[] = [];
-  for (const key of Object.keys(body)) {
-    if (key !== 'reason')
-      problems.push({ field: `/${key}`, message: `unknown field "${key}"; the body is {reason}` });
-  }
-  const reason = body.reason;
-  if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON)) {
-    problems.push({
-      field: '/reason',
-      message: `reason must be a string of at most ${MAX_REASON} characters`,
-    });
-  }
-  if (problems.length > 0) throw invalidRequest(problems);
-  return typeof reason === 'string' && reason.trim() !== '' ? reason.trim() : null;
+  const { body, problems } = await readBody<TokenRevokeBody>(c, 16 * 1024, revokeSchema, { optional: true });
+  throwProblems(problems);
+  const reason = body.reason?.trim();
+  return reason ? reason : null;
 }
 
 /**

@@ -14,11 +14,14 @@ import {
   type RequestEvent,
   type RequestStatus,
   type Store,
-  textProblem,
 } from '../../engine/index.ts';
+import type { ApprovalDenyBody } from '../../schemas/approval-deny-body.gen.ts';
+import denySchema from '../../schemas/approval-deny-body.schema.json' with { type: 'json' };
+import type { ApprovalRequestBody } from '../../schemas/approval-request-body.gen.ts';
+import newRequestSchema from '../../schemas/approval-request-body.schema.json' with { type: 'json' };
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
-import { readJsonObject } from '../body.ts';
+import { readBody, throwProblems } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
 import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
 import { assertReady } from './evaluation.ts';
@@ -26,9 +29,6 @@ import { assertReady } from './evaluation.ts';
 /** Path of the platform's route (the `approval_request.href` of a denied app.connect). */
 export const APPROVAL_REQUESTS_PATH = '/v1/orgs/:org/approval-requests';
 
-const MAX_ID = 256;
-const MAX_TEXT = 1000;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const STATUSES: readonly RequestStatus[] = ['pending', 'approved', 'denied'];
 
 const iso = (x: number | null) => (x === null ? null : formatRfc3339(x));
@@ -55,91 +55,6 @@ function eventToWire(e: RequestEvent): Record<string, unknown> {
   return { at: formatRfc3339(e.at), type: e.type, by: e.by, reason: e.reason };
 }
 
-/** Checks that exactly `allowed` keys are present in `obj` at `at`; unknown keys are problems. */
-function onlyKeys(
-  obj: Record<string, unknown>,
-  allowed: string[],
-  at: string,
-  problems: FieldProblem[],
-): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k))
-      problems.push({ field: `${at}/${k}`, message: `unknown field "${k}"; expected ${allowed.join(', ')}` });
-  }
-}
-
-function text(
-  v: unknown,
-  field: string,
-  what: string,
-  max: number,
-  problems: FieldProblem[],
-  required: boolean,
-): string | null {
-  if (v === undefined && !required) return null;
-  if (typeof v === 'number') {
-    problems.push({
-      field,
-      message: `${what} is a string: send it quoted (JSON numbers beyond 2^53 lose digits)`,
-    });
-    return null;
-  }
-  // Characters are code points: an emoji is one, not the two UTF-16 units String.length counts.
-  if (typeof v !== 'string' || v.trim() === '' || [...v].length > max) {
-    problems.push({ field, message: `${what} must be a non-empty string of at most ${max} characters` });
-    return null;
-  }
-  // The decision API's checks: no control character, no secret value (it would be stored and shown).
-  const bad = textProblem(v);
-  if (bad) {
-    problems.push({ field, message: `${what} ${bad}` });
-    return null;
-  }
-  return v;
-}
-
-function object(v: unknown, field: string, problems: FieldProblem[]): Record<string, unknown> | null {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    problems.push({ field, message: `${field.slice(1)} must be an object` });
-    return null;
-  }
-  return v as Record<string, unknown>;
-}
-
-/** Reads `{app: {id, name?}, requester: {id, email}, note?}`, naming every bad field. */
-function readNewRequest(body: Record<string, unknown>) {
-  const problems: FieldProblem[] = [];
-  onlyKeys(body, ['app', 'requester', 'note'], '', problems);
-  const app = object(body.app, '/app', problems);
-  const requester = object(body.requester, '/requester', problems);
-  let appId: string | null = null;
-  let appName: string | null = null;
-  let requesterId: string | null = null;
-  let email: string | null = null;
-  if (app) {
-    onlyKeys(app, ['id', 'name'], '/app', problems);
-    appId = text(app.id, '/app/id', 'app.id', MAX_ID, problems, true);
-    appName = text(app.name, '/app/name', 'app.name', MAX_ID, problems, false);
-  }
-  if (requester) {
-    onlyKeys(requester, ['id', 'email'], '/requester', problems);
-    requesterId = text(requester.id, '/requester/id', 'requester.id', MAX_ID, problems, true);
-    email = text(requester.email, '/requester/email', 'requester.email', MAX_ID, problems, true);
-    if (email !== null && !EMAIL.test(email)) {
-      problems.push({ field: '/requester/email', message: 'requester.email must be an email address' });
-    }
-  }
-  const note = text(body.note, '/note', 'note', MAX_TEXT, problems, false);
-  if (problems.length > 0) throw invalidRequest(problems);
-  return {
-    app_id: appId as string,
-    app_name: appName,
-    requester_id: requesterId as string,
-    requester_email: (email as string).toLowerCase(),
-    note,
-  };
-}
-
 /**
  * Registers the platform's `POST /v1/orgs/{org}/approval-requests` (body `{app: {id, name?}, requester: {id,
  * email}, note?}`; 201 `{request, merged: false}` for a new request, 200 `{request, merged: true}` when the
@@ -159,8 +74,16 @@ export function registerApprovalRequestRoutes(
   app.post(APPROVAL_REQUESTS_PATH, async (c) => {
     const org = c.req.param('org').toLowerCase();
     assertReady(engine);
-    const body = await readJsonObject(c, config.maxBodyBytes);
-    const n = readNewRequest(body);
+    // The shape (lengths, email, unknown fields) is the schema's; the text checks are body.ts's.
+    const { body, problems } = await readBody<ApprovalRequestBody>(c, config.maxBodyBytes, newRequestSchema);
+    throwProblems(problems);
+    const n = {
+      app_id: body.app.id,
+      app_name: body.app.name ?? null,
+      requester_id: body.requester.id,
+      requester_email: body.requester.email.toLowerCase(),
+      note: body.note ?? null,
+    };
     const orgData = engine.data?.orgs[org];
     if (!orgData || !Object.hasOwn(engine.data?.orgs ?? {}, org)) {
       throw new HttpError(404, 'not_found', `no live policy declares org ${org}`);
@@ -228,14 +151,11 @@ export function registerApprovalRequestRoutes(
     const org = c.req.param('org').toLowerCase();
     const { email } = requireAdminRole(c, engine, org, { write: true, what: 'denying a request' });
     const id = c.req.param('id');
-    const body = await readJsonObject(c, config.maxBodyBytes);
-    const problems: FieldProblem[] = [];
-    onlyKeys(body, ['reason'], '', problems);
-    const reason = text(body.reason, '/reason', 'reason', MAX_TEXT, problems, true);
-    if (problems.length > 0) throw invalidRequest(problems);
+    const { body, problems } = await readBody<ApprovalDenyBody>(c, config.maxBodyBytes, denySchema);
+    throwProblems(problems);
     // The requester's email commits with the denial; a repeated deny (changed: false) mails nobody.
     const { request, changed } = await store.denyApprovalRequest(
-      { org, id, at: nowSeconds(), by: email, reason: (reason as string).trim() },
+      { org, id, at: nowSeconds(), by: email, reason: body.reason.trim() },
       composeRequestDenied,
     );
     if (!request) throw notFound(org, id);

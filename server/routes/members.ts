@@ -2,7 +2,7 @@
 // time feeds the join rule of token.use decisions that do not carry one, and in require_approval mode the
 // user's unapproved apps are recorded as blocked for them, and a guest with an address is told which stopped
 // (SPEC §6 email, queued in the join's transaction). Admins read a member.
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import {
   composeGuestJoined,
   type Engine,
@@ -10,22 +10,18 @@ import {
   nowSeconds,
   parseRfc3339,
   type Store,
-  textProblem,
 } from '../../engine/index.ts';
+import type { MemberJoinedBody } from '../../schemas/member-joined-body.gen.ts';
+import memberJoinedSchema from '../../schemas/member-joined-body.schema.json' with { type: 'json' };
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
-import { readJsonObject } from '../body.ts';
+import { addProblem, readBody, throwProblems } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
-import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
+import { HttpError } from '../errors.ts';
 import { assertReady } from './evaluation.ts';
 
 /** Path of the platform's route (decision-API token, like approval requests). */
 export const MEMBER_JOINED_PATH = '/v1/orgs/:org/events/member-joined';
-
-const MAX_ID = 256;
-const MAX_APPS = 1000;
-const FIELDS = ['user', 'role', 'joined_at', 'apps', 'email'];
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 interface MemberJoined {
   user: string;
@@ -36,73 +32,28 @@ interface MemberJoined {
   email: string | null;
 }
 
-function id(v: unknown, field: string, what: string, problems: FieldProblem[]): string | null {
-  if (typeof v === 'number') {
-    problems.push({
-      field,
-      message: `${what} is a string: send it quoted (JSON numbers beyond 2^53 lose digits)`,
-    });
-    return null;
-  }
-  if (typeof v !== 'string' || v === '' || v.length > MAX_ID) {
-    problems.push({ field, message: `${what} must be a non-empty string of at most ${MAX_ID} characters` });
-    return null;
-  }
-  // The decision API's checks: no control character, no secret value (ids are stored and shown to admins).
-  const bad = textProblem(v);
-  if (bad) {
-    problems.push({ field, message: `${what} ${bad}` });
-    return null;
-  }
-  return v;
-}
-
-/** Reads `{user, role, joined_at, apps?, email?}`, naming every bad field (SPEC §4 style). */
-function readMemberJoined(body: Record<string, unknown>): MemberJoined {
-  const problems: FieldProblem[] = [];
-  for (const k of Object.keys(body)) {
-    if (!FIELDS.includes(k))
-      problems.push({ field: `/${k}`, message: `unknown field "${k}"; expected ${FIELDS.join(', ')}` });
-  }
-  const user = id(body.user, '/user', 'user (the user id)', problems);
-  if (body.role !== 'member' && body.role !== 'guest')
-    problems.push({ field: '/role', message: 'role must be "member" or "guest"' });
+/**
+ * Reads `{user, role, joined_at, apps?, email?}` (schemas/member-joined-body.schema.json), naming every bad field:
+ * the shape is the schema's, the text checks body.ts's (ids and the address are stored and shown to admins),
+ * and the timestamp must be one parseRfc3339 reads (a real date and time with an offset).
+ */
+async function readMemberJoined(c: Context<AppEnv>, config: ServerConfig): Promise<MemberJoined> {
+  const { body, problems } = await readBody<MemberJoinedBody>(c, config.maxBodyBytes, memberJoinedSchema);
   const joinedAt = typeof body.joined_at === 'string' ? parseRfc3339(body.joined_at) : null;
   if (joinedAt === null) {
-    problems.push({
-      field: '/joined_at',
-      message: 'joined_at must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-03-01T09:00:00Z',
-    });
+    addProblem(
+      problems,
+      '/joined_at',
+      'joined_at must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-03-01T09:00:00Z',
+    );
   }
-  const apps: string[] = [];
-  if (body.apps !== undefined) {
-    if (!Array.isArray(body.apps) || body.apps.length > MAX_APPS) {
-      problems.push({ field: '/apps', message: `apps must be an array of at most ${MAX_APPS} app ids` });
-    } else {
-      body.apps.forEach((a, i) => {
-        const v = id(a, `/apps/${i}`, 'an app id', problems);
-        if (v !== null && !apps.includes(v)) apps.push(v);
-      });
-    }
-  }
-  let email: string | null = null;
-  if (body.email !== undefined) {
-    if (
-      typeof body.email !== 'string' ||
-      body.email.length > MAX_ID ||
-      !EMAIL.test(body.email) ||
-      textProblem(body.email) !== undefined
-    )
-      problems.push({ field: '/email', message: "email must be the user's email address" });
-    else email = body.email.toLowerCase();
-  }
-  if (problems.length > 0) throw invalidRequest(problems);
+  throwProblems(problems);
   return {
-    user: user as string,
-    role: body.role as 'member' | 'guest',
+    user: body.user,
+    role: body.role,
     joined_at: joinedAt as number,
-    apps,
-    email,
+    apps: [...new Set(body.apps ?? [])],
+    email: body.email === undefined ? null : body.email.toLowerCase(),
   };
 }
 
@@ -126,7 +77,7 @@ export function registerMemberRoutes(
   app.post(MEMBER_JOINED_PATH, async (c) => {
     const org = c.req.param('org').toLowerCase();
     assertReady(engine);
-    const m = readMemberJoined(await readJsonObject(c, config.maxBodyBytes));
+    const m = await readMemberJoined(c, config);
     const orgData = Object.hasOwn(engine.data?.orgs ?? {}, org) ? engine.data?.orgs[org] : undefined;
     if (!orgData) throw new HttpError(404, 'not_found', `no live policy declares org ${org}`);
     const blocked =

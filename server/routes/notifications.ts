@@ -12,8 +12,10 @@ import {
   nowSeconds,
   type Store,
 } from '../../engine/index.ts';
+import emptySchema from '../../schemas/empty-body.schema.json' with { type: 'json' };
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
+import { readBody, throwProblems } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
 import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
 
@@ -77,7 +79,7 @@ export function readNotificationQuery(org: string, q: Record<string, string[]>):
  * Registers (docs/api.md "Notifications"):
  * `GET /admin/v1/orgs/{org}/notifications?status=&limit=` (super admins and admins of the org, SPEC §1): the
  * org's emails newest first, `{notifications: [...]}`, at most `limit` (1..1000, default 100);
- * `POST /admin/v1/orgs/{org}/notifications/{id}:retry` (super admins): a `dead` (or `pending`) email is due
+ * `POST /admin/v1/orgs/{org}/notifications/{id}:retry` (super admins; no body, or `{}`): a `dead` (or `pending`) email is due
  * again now, with a full set of attempts; answers `{notification}`.
  * @throws HttpError 400 `invalid_request`; 403 `forbidden`; 404 `not_found` (no such email in the org); 409
  *   `conflict` (the email was sent, or a worker is sending it now).
@@ -86,7 +88,7 @@ export function registerNotificationRoutes(
   app: Hono<AppEnv>,
   store: Store,
   engine: Engine,
-  _config: ServerConfig,
+  config: ServerConfig,
 ): void {
   const list = '/admin/v1/orgs/:org/notifications';
   app.get(list, async (c) => {
@@ -101,6 +103,8 @@ export function registerNotificationRoutes(
     const { email } = requireAdminRole(c, engine, org, { write: true, what: 'retrying an email' });
     const op = c.req.param('op');
     const id = op.slice(0, op.lastIndexOf(':'));
+    // It takes no body: none, or {} (schemas/empty-body.schema.json).
+    throwProblems((await readBody(c, config.maxBodyBytes, emptySchema, { optional: true })).problems);
     const row = await store.getNotification(id);
     // Another org's email is not found here: ids do not leak across orgs.
     if (!row || row.org !== org)

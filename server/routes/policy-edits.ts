@@ -6,55 +6,43 @@ import type { Context, Hono } from 'hono';
 import {
   type EditResult,
   type Engine,
-  EXPIRATION_SETTINGS,
-  type ExpirationSetting,
   editPolicy,
   formatRfc3339,
+  type IdentifiedSchema,
   isEngineError,
   type PolicyEdit,
   type Store,
 } from '../../engine/index.ts';
+import type { ApproveAppBody } from '../../schemas/approve-app-body.gen.ts';
+import approveSchema from '../../schemas/approve-app-body.schema.json' with { type: 'json' };
+import type { BlockAppBody } from '../../schemas/block-app-body.gen.ts';
+import blockSchema from '../../schemas/block-app-body.schema.json' with { type: 'json' };
+import emptySchema from '../../schemas/empty-body.schema.json' with { type: 'json' };
+import type { SetExpirationBody } from '../../schemas/set-expiration-body.gen.ts';
+import expirationSchema from '../../schemas/set-expiration-body.schema.json' with { type: 'json' };
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
-import { readJsonObject } from '../body.ts';
+import { readBody, throwProblems } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
-import { type FieldProblem, HttpError, invalidRequest, issuesToProblems } from '../errors.ts';
+import { HttpError, issuesToProblems } from '../errors.ts';
 
-const MAX_TEXT = 500;
-
-/** The optional JSON body of an edit: `{}` when none was sent; only `allowed` string fields. */
-async function readOptionalBody(
+/**
+ * The optional JSON body of an edit, checked against its schema (schemas/*-body.schema.json: lengths, unknown
+ * fields; EmptyBody for the edits that take none) and body.ts's text checks (the values are written into the
+ * patch); `{}` when none was sent. Strings come back trimmed.
+ */
+async function readEditBody<T extends object>(
   c: Context<AppEnv>,
   config: ServerConfig,
-  allowed: readonly string[],
-): Promise<Record<string, string>> {
-  const length = c.req.header('content-length');
-  const declared =
-    (length !== undefined && length !== '0') ||
-    c.req.header('transfer-encoding') !== undefined ||
-    (length === undefined && c.req.header('content-type') !== undefined);
-  if (c.req.raw.body === null || !declared) return {};
-  const body = await readJsonObject(c, config.maxBodyBytes);
-  const problems: FieldProblem[] = [];
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(body)) {
-    if (!allowed.includes(k)) {
-      problems.push({
-        field: `/${k}`,
-        message:
-          allowed.length > 0
-            ? `unknown field "${k}"; the body is {${allowed.join(', ')}}`
-            : 'this edit takes no body',
-      });
-    } else if (typeof v !== 'string' || v.trim() === '' || v.length > MAX_TEXT) {
-      problems.push({
-        field: `/${k}`,
-        message: `${k} must be a non-empty string of at most ${MAX_TEXT} characters`,
-      });
-    } else out[k] = v.trim();
-  }
-  if (problems.length > 0) throw invalidRequest(problems);
-  return out;
+  schema: IdentifiedSchema,
+): Promise<T> {
+  const { body, problems } = await readBody<Record<string, unknown>>(c, config.maxBodyBytes, schema, {
+    optional: true,
+  });
+  throwProblems(problems);
+  return Object.fromEntries(
+    Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v.trim() : v]),
+  ) as T;
 }
 
 /** Runs an edit against the live repository on disk and answers the patch (nothing is written). */
@@ -134,13 +122,13 @@ export function registerPolicyEditRoutes(
     requireAdminRole(c, engine, org, { write: true, what });
     let edit: PolicyEdit;
     if (verb === 'block') {
-      const b = await readOptionalBody(c, config, ['name', 'reason']);
+      const b = await readEditBody<BlockAppBody>(c, config, blockSchema);
       edit = { kind: 'block', app_id: appId, ...b };
     } else if (verb === 'approve') {
-      const b = await readOptionalBody(c, config, ['name', 'note']);
+      const b = await readEditBody<ApproveAppBody>(c, config, approveSchema);
       edit = { kind: 'approve', app_id: appId, ...b };
     } else {
-      await readOptionalBody(c, config, []);
+      await readEditBody(c, config, emptySchema);
       edit = { kind: 'unblock', app_id: appId };
     }
     return c.json(await proposeEdit(engine, org, edit));
@@ -149,16 +137,9 @@ export function registerPolicyEditRoutes(
   app.post('/admin/v1/orgs/:org/:op{tokens:set-expiration}', async (c) => {
     const org = c.req.param('org').toLowerCase();
     requireAdminRole(c, engine, org, { write: true, what: 'setting the token expiration' });
-    const body = await readOptionalBody(c, config, ['expiration']);
-    const expiration = body.expiration;
-    if (expiration === undefined || !(EXPIRATION_SETTINGS as readonly string[]).includes(expiration)) {
-      throw invalidRequest([
-        { field: '/expiration', message: `expiration must be one of ${EXPIRATION_SETTINGS.join(', ')}` },
-      ]);
-    }
-    return c.json(
-      await proposeEdit(engine, org, { kind: 'set_expiration', expiration: expiration as ExpirationSetting }),
-    );
+    // No body is `{}`, which the schema refuses: expiration is required.
+    const { expiration } = await readEditBody<SetExpirationBody>(c, config, expirationSchema);
+    return c.json(await proposeEdit(engine, org, { kind: 'set_expiration', expiration }));
   });
 
   app.post('/admin/v1/orgs/:org/tokens/:op{pats:(?:enable|disable)}', async (c) => {
@@ -168,7 +149,7 @@ export function registerPolicyEditRoutes(
       write: true,
       what: `turning personal access tokens ${on ? 'on' : 'off'}`,
     });
-    await readOptionalBody(c, config, []);
+    await readEditBody(c, config, emptySchema);
     return c.json(
       await proposeEdit(engine, org, {
         kind: 'set_personal_access_tokens',
