@@ -3,7 +3,7 @@
 // and no SMTP password in any logged error. Run with CHILD_WORKER set, this file is the worker process.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -543,6 +543,62 @@ delivery(
     } finally {
       await store.close();
       await smtp.close();
+    }
+  },
+);
+
+delivery('a recipient refused while the others get it is queued again on its own, not dropped', async () => {
+  const smtp = await startSmtp({ rejectRcpt: (a) => a === 'gone@acme.example' });
+  const store = openStore(':memory:');
+  try {
+    await store.enqueueNotifications([mail('k-part', { to: ['u1@acme.example', 'gone@acme.example'] })], T);
+    const worker = workerFor(store, smtpAt(smtp.port), { now: () => T, batchSize: 1 });
+    assert.equal(await worker.runOnce(), { sent: 1, failed: 0, dead: 0 });
+    assert.equal(
+      smtp.received.map((r) => r.rcpt),
+      [['u1@acme.example']],
+    );
+    const rows = await store.listNotifications({});
+    const followUp = rows.find((r) => r.dedupe_key.startsWith('k-part#refused:'));
+    assert.ok(followUp, 'a row for the refused recipient');
+    assert.equal(followUp.to, ['gone@acme.example']);
+    assert.is(followUp.status, 'pending');
+    assert.is(followUp.kind, 'token_revoked');
+    // Refused again: a failed attempt with the server's reason, on its way to dead where an admin sees it.
+    assert.equal(await worker.runOnce(), { sent: 0, failed: 1, dead: 0 });
+    assert.match((await store.getNotification(followUp.id))?.last_error ?? '', /550/);
+  } finally {
+    await store.close();
+    await smtp.close();
+  }
+});
+
+delivery(
+  'a server that trickles its replies cannot hold a row: the send has a deadline below the claim',
+  async () => {
+    // Answers EHLO with a continuation line every 100 ms, forever: never silent, so no idle timeout fires.
+    const sockets = new Set<import('node:net').Socket>();
+    const tarpit = createServer((sock) => {
+      sockets.add(sock);
+      sock.write('220 tarpit ESMTP\r\n');
+      const drip = setInterval(() => sock.write('250-still thinking\r\n'), 100);
+      sock.on('close', () => clearInterval(drip));
+      sock.on('error', () => clearInterval(drip));
+    });
+    await new Promise<void>((res) => tarpit.listen(0, '127.0.0.1', () => res()));
+    const port = (tarpit.address() as AddressInfo).port;
+    const store = openStore(':memory:');
+    try {
+      await store.enqueueNotifications([mail('k-slow')], T);
+      const worker = workerFor(store, smtpAt(port), { now: () => T, sendTimeoutMs: 800 });
+      assert.equal(await worker.runOnce(), { sent: 0, failed: 1, dead: 0 });
+      const [row] = await store.listNotifications({});
+      assert.is(row?.status, 'pending', 'back to pending, retried later');
+      assert.match(row?.last_error ?? '', /longer than 0.8 s/);
+    } finally {
+      await store.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((res) => tarpit.close(() => res()));
     }
   },
 );

@@ -46,10 +46,11 @@ export interface MailTransport {
   /** For the start-up log line: `smtp://host:port` (never a user or password) or the directory. */
   readonly target: string;
   /**
-   * Sends one email; resolves once the SMTP server accepted it (or the file is in place).
+   * Sends one email; resolves once the SMTP server accepted it (or the file is in place), with the
+   * recipients the server refused while accepting the others (an all-refused message throws).
    * @throws Error whose message names the failure (SMTP reply or connection error) without any secret
    */
-  send(email: OutgoingEmail): Promise<void>;
+  send(email: OutgoingEmail): Promise<{ rejected: string[] }>;
   /** Closes open connections. */
   close(): void;
 }
@@ -158,13 +159,18 @@ function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): Ma
     kind: 'smtp',
     target,
     async send(email) {
+      let info: { rejected?: unknown[] };
       try {
-        await transporter.sendMail(toNodemailer(email));
+        info = (await transporter.sendMail(toNodemailer(email))) as { rejected?: unknown[] };
       } catch (err) {
         // A new error without the original attached: nodemailer's carries the AUTH command (base64 of the
         // user and password) and the connection options.
         throw new Error(redactSmtpSecrets(describeSmtpError(err), smtp));
       }
+      const rejected = (info.rejected ?? []).map((r) =>
+        typeof r === 'string' ? r : String((r as { address?: unknown }).address ?? r),
+      );
+      return { rejected };
     },
     close() {
       transporter.close();
@@ -233,6 +239,7 @@ function createFileTransport(dir: string): MailTransport {
         await rm(tmp, { force: true });
         throw new Error(`cannot write ${file}: ${(err as Error)?.message ?? err}`);
       }
+      return { rejected: [] };
     },
     close() {
       builder.close();

@@ -47,6 +47,11 @@ export interface NotificationWorkerOptions {
    * never overtaken; a crashed worker's row is sent again by another once it runs out.
    */
   leaseSeconds?: number;
+  /**
+   * Longest one send may take, ms, however the server trickles its replies (default 60,000, at most half the
+   * lease); a send past it is a failed attempt, retried with backoff.
+   */
+  sendTimeoutMs?: number;
   /** Random numbers in [0, 1) for the jitter (tests pin it). */
   random?: () => number;
 }
@@ -111,6 +116,7 @@ export function createNotificationWorker(opts: NotificationWorkerOptions): Notif
   const random = opts.random ?? Math.random;
   const batchSize = opts.batchSize ?? 50;
   const leaseSeconds = opts.leaseSeconds ?? 120;
+  const sendTimeoutMs = opts.sendTimeoutMs ?? Math.min(60_000, (leaseSeconds * 1000) / 2);
   const maxAttempts = Math.max(1, opts.maxAttempts);
   const { store, transport, logger } = opts;
   const ctx: RenderContext = { publicUrl: opts.publicUrl, orgName: opts.orgName };
@@ -146,8 +152,11 @@ export function createNotificationWorker(opts: NotificationWorkerOptions): Notif
       logger?.error({ ...log, error }, 'email cannot be rendered; it is dead (retry it after an upgrade)');
       return;
     }
+    let refused: string[];
     try {
-      await transport.send(email);
+      // A server that trickles bytes never trips the socket's idle timeout: bound the whole send below the
+      // claim, so the row is retried (never held for good) and no other worker sends it meanwhile.
+      refused = (await withDeadline(transport.send(email), sendTimeoutMs)).rejected;
     } catch (err) {
       // The transport's errors carry no secret (transport.ts rewrites them).
       const error = (err as Error)?.message ?? String(err);
@@ -168,9 +177,31 @@ export function createNotificationWorker(opts: NotificationWorkerOptions): Notif
       return;
     }
     // Accepted: from here until the mark commits, a crash means one re-send (same Message-ID), never a loss.
+    if (refused.length > 0) {
+      // Some recipients were refused while the others got it: they get a row of their own, retried and, if
+      // the refusal is for good, dead where an admin sees it (never silently dropped).
+      const {
+        id: _id,
+        status: _s,
+        attempts: _a,
+        created_at: _c,
+        next_attempt_at: _n,
+        sent_at: _t,
+        last_error: _e,
+        ...rest
+      } = n;
+      await store.enqueueNotifications(
+        [{ ...rest, to: refused, dedupe_key: `${n.dedupe_key}#refused:${n.id}:${n.attempts}` }],
+        now(),
+      );
+      logger?.warn(
+        { ...log, refused: refused.length },
+        'email refused for some recipients; queued again for them',
+      );
+    }
     await store.markNotificationSent(n.id, now());
     result.sent += 1;
-    logger?.info({ ...log, to: n.to.length, via: transport.kind }, 'email sent');
+    logger?.info({ ...log, to: n.to.length - refused.length, via: transport.kind }, 'email sent');
   }
 
   async function batch(): Promise<WorkerRunResult> {
@@ -234,4 +265,14 @@ export function createNotificationWorker(opts: NotificationWorkerOptions): Notif
     },
     runOnce,
   };
+}
+
+/** `p`, or a rejection naming the deadline once `ms` pass first. */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`the send took longer than ${ms / 1000} s; gave up`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
