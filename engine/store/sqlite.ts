@@ -251,6 +251,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tokens ADD COLUMN owner_email TEXT;
     `,
   },
+  {
+    version: 9,
+    name: 'outbox claims walk the queue in order',
+    sql: `
+      -- The claim takes the oldest due row: without an index in created_at order over the live rows it
+      -- sorted every due row per claim (32 ms each with 60k queued, on the thread that answers decisions).
+      CREATE INDEX outbox_queue ON outbox (created_at) WHERE status IN ('pending', 'sending');
+    `,
+  },
 ];
 
 /**
@@ -646,7 +655,8 @@ function storeOn(db: Database.Database, path: string): Store {
     // One statement, so the claim is atomic (SQLite runs one writer at a time); RETURNING has no order.
     claimOutbox: db.prepare(
       `UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = @lease
-       WHERE rowid IN (SELECT rowid FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= @now
+       WHERE rowid IN (SELECT rowid FROM outbox INDEXED BY outbox_queue
+         WHERE status IN ('pending', 'sending') AND next_attempt_at <= @now
          ORDER BY created_at, rowid LIMIT @limit)
        RETURNING rowid AS seq, *`,
     ),
