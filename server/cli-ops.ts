@@ -223,9 +223,7 @@ function storeSource(store: Store, org: string): OpsSource {
         filename,
       });
       await store.enqueueNotifications([n], at);
-      const row = (await store.listNotifications({ org, limit: 1000 })).find(
-        (x) => x.dedupe_key === n.dedupe_key,
-      );
+      const row = await store.getNotificationByKey(n.dedupe_key);
       return { id: row?.id ?? '', to: n.to };
     },
     close: () => store.close(),

@@ -740,6 +740,9 @@ for (const [name, make] of backends) {
     assert.is(await store.enqueueNotifications([mail('k1'), mail('k2', { org: 'beta.example' })], 100), 2);
     assert.is(await store.enqueueNotifications([mail('k1'), mail('k3'), mail('k3')], 200), 1);
     const rows = await store.listNotifications({});
+    // The row a caller just queued is found by its key: the first enqueue's, not the ignored duplicate's.
+    assert.is((await store.getNotificationByKey('k1'))?.created_at, 100);
+    assert.is(await store.getNotificationByKey('nope'), null);
     assert.equal(
       rows.map((r) => [r.dedupe_key, r.created_at]),
       [

@@ -524,6 +524,11 @@ export function createMemoryStore(): Store {
       const row = outbox.find((o) => o.row.id === id)?.row;
       return row ? copy(row) : null;
     },
+    async getNotificationByKey(dedupeKey) {
+      await open('read the outbox');
+      const row = outbox.find((o) => o.row.dedupe_key === dedupeKey)?.row;
+      return row ? copy(row) : null;
+    },
     async retryNotification(id, at) {
       await open('retry an email');
       const row = outbox.find((o) => o.row.id === id)?.row;

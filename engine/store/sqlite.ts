@@ -673,6 +673,7 @@ function storeOn(db: Database.Database, path: string): Store {
        WHERE id = @id AND status IN ('dead', 'pending')`,
     ),
     getOutbox: db.prepare('SELECT rowid AS seq, * FROM outbox WHERE id = ?'),
+    getOutboxByKey: db.prepare('SELECT rowid AS seq, * FROM outbox WHERE dedupe_key = ?'),
     countOutbox: db.prepare('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status'),
   };
   /** Inserts rows in the caller's transaction; returns how many were new (dedupe_key not yet queued). */
@@ -1062,6 +1063,11 @@ function storeOn(db: Database.Database, path: string): Store {
     getNotification: (id) =>
       guard('read the outbox', () => {
         const row = stmt.getOutbox.get(id) as OutboxRow | undefined;
+        return row ? notificationFromRow(row) : null;
+      }),
+    getNotificationByKey: (dedupeKey) =>
+      guard('read the outbox', () => {
+        const row = stmt.getOutboxByKey.get(dedupeKey) as OutboxRow | undefined;
         return row ? notificationFromRow(row) : null;
       }),
     retryNotification: (id, at) =>

@@ -505,6 +505,8 @@ export interface Store {
   listNotifications(q: NotificationQuery): Promise<Notification[]>;
   /** One queued email, or null. */
   getNotification(id: string): Promise<Notification | null>;
+  /** The queued email with this dedupe key (unique), or null: how a caller finds the row it just queued. */
+  getNotificationByKey(dedupeKey: string): Promise<Notification | null>;
   /**
    * Makes a `dead` or `pending` row due now (`pending`, `next_attempt_at = at`). A `dead` row starts over with
    * `attempts = 0` (a full set of attempts again; `last_error` kept until the next attempt); `sending` and

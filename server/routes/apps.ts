@@ -168,10 +168,8 @@ export function registerAppRoutes(app: Hono<AppEnv>, store: Store, engine: Engin
     const e = await usageExport(store, engine, org, now);
     const n = composeUsageExport({ org, exportId: randomUUID(), requestedBy: email, at: now, ...e });
     await store.enqueueNotifications([n], now);
-    // The store names the row; find it by its (unique) dedupe key, newest first, so at the top.
-    const row = (await store.listNotifications({ org, limit: 1000 })).find(
-      (r) => r.dedupe_key === n.dedupe_key,
-    );
+    // The store names the row; its dedupe key is unique.
+    const row = await store.getNotificationByKey(n.dedupe_key);
     if (!row)
       throw new HttpError(500, 'internal_error', 'the usage export was queued but cannot be read back');
     return c.json({ notification: { id: row.id, kind: row.kind, status: row.status, to: row.to } }, 202);
