@@ -139,13 +139,12 @@ export function throwProblems(problems: FieldProblem[]): void {
  * shown to admins, mailed or written into a policy patch. A field that already has a problem is skipped.
  */
 export function textProblems(value: unknown, problems: FieldProblem[], at = ''): void {
+  // Nothing under a field that already has a problem (an unknown field, a wrong type, too long): that is
+  // also where hostile nesting is, which the schemas (closed, typed) never reach into.
+  if (problems.some((p) => p.field !== null && (p.field === at || at.startsWith(`${p.field}/`)))) return;
   if (typeof value === 'string') {
     const bad = textProblem(value);
-    // Not under a field that already has a problem (an unknown field, a wrong type, too long).
-    const covered = problems.some(
-      (p) => p.field !== null && (p.field === at || at.startsWith(`${p.field}/`)),
-    );
-    if (bad && !covered) problems.push({ field: at, message: `${pointerLabel(at)} ${bad}` });
+    if (bad) problems.push({ field: at, message: `${pointerLabel(at)} ${bad}` });
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => {
       textProblems(v, problems, `${at}/${i}`);
@@ -163,17 +162,22 @@ export function textProblems(value: unknown, problems: FieldProblem[], at = ''):
  * the checks only it can make and answer every problem at once ({@link throwProblems}).
  * @param options.optional no body at all reads as `{}` (which the schema must accept)
  * @param options.text false skips the text checks (a decision request's own validation makes them)
- * @param options.ignore schema errors left to another validator
+ * @param options.ignore schema errors left to another validator (given the body too)
  * @throws HttpError 415, 413, 400 `invalid_json` / `incomplete_body` as {@link readJsonObject}
  */
 export async function readBody<T>(
   c: Context,
   maxBytes: number,
   schema: IdentifiedSchema,
-  options: { optional?: boolean; text?: boolean; ignore?: (e: BodyError) => boolean } = {},
+  options: {
+    optional?: boolean;
+    text?: boolean;
+    ignore?: (e: BodyError, body: Record<string, unknown>) => boolean;
+  } = {},
 ): Promise<{ body: T; problems: FieldProblem[] }> {
   const body = options.optional && !hasBody(c) ? {} : await readJsonObject(c, maxBytes);
-  const ignore = options.ignore ? { ignore: options.ignore } : {};
+  const skip = options.ignore;
+  const ignore = skip ? { ignore: (e: BodyError) => skip(e, body) } : {};
   const problems = issuesToProblems(validateJsonBody(body, schema, ignore));
   if (options.text !== false) textProblems(body, problems);
   return { body: body as T, problems };

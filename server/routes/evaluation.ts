@@ -2,19 +2,46 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
-import { type Decision, type Engine, EngineError, isEngineError } from '../../engine/index.ts';
+import {
+  type BodyError,
+  type Decision,
+  type Engine,
+  EngineError,
+  isEngineError,
+} from '../../engine/index.ts';
+import type { EvaluationsRequest } from '../../schemas/evaluations-request.gen.ts';
+import evaluationsSchema from '../../schemas/evaluations-request.schema.json' with { type: 'json' };
 import type { AppEnv } from '../app.ts';
-import { readJsonObject } from '../body.ts';
+import { addProblem, readBody, readJsonObject, throwProblems } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
-import { type FieldProblem, invalidRequest, issuesToProblems } from '../errors.ts';
+import { type FieldProblem, issuesToProblems } from '../errors.ts';
 
 /** How a batch stops early (AuthZEN 1.0 `options.evaluations_semantic`). */
-export type EvaluationsSemantic = 'execute_all' | 'deny_on_first_deny' | 'permit_on_first_permit';
-const SEMANTICS: readonly EvaluationsSemantic[] = [
-  'execute_all',
-  'deny_on_first_deny',
-  'permit_on_first_permit',
-];
+export type EvaluationsSemantic = NonNullable<
+  NonNullable<EvaluationsRequest['options']>['evaluations_semantic']
+>;
+
+/** The parts of a decision request a batch's top level gives as defaults. */
+const PARTS = ['subject', 'action', 'resource', 'context'] as const;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The batch schema's errors that the decision-request validation of the merged items reports better (with the
+ * engine's messages and checks, naming the item): anything inside an item's part, the rule that every merged
+ * item has every part, and a top-level default's own errors when an item (or the single request) uses it.
+ */
+function leftToItems(e: BodyError, body: Record<string, unknown>): boolean {
+  if (e.schemaPath.includes('/allOf/')) return true;
+  const [, first, index, part] = e.path.split('/');
+  if (first === 'evaluations' && index !== undefined && (PARTS as readonly string[]).includes(part ?? ''))
+    return true;
+  if (!(PARTS as readonly string[]).includes(first ?? '')) return false;
+  const items = body.evaluations;
+  if (!Array.isArray(items) || items.length === 0) return true;
+  return items.some((item) => !isObject(item) || !Object.hasOwn(item, first as string));
+}
 
 /** Throws 503 `not_ready` before any policy is live (SPEC §4), before the body is even read. */
 export function assertReady(engine: Engine): void {
@@ -58,28 +85,36 @@ export function registerEvaluationRoutes(app: Hono<AppEnv>, engine: Engine, conf
 
   app.post('/access/v1/evaluations', async (c) => {
     assertReady(engine);
-    const body = await readJsonObject(c, config.maxBodyBytes);
-    const { evaluations, options, ...defaults } = body;
-    const semantic = readSemantic(options);
+    // The wrapper's shape is schemas/evaluations-request.schema.json's; the merged items are decision requests.
+    const { body, problems } = await readBody<EvaluationsRequest>(c, config.maxBodyBytes, evaluationsSchema, {
+      text: false,
+      ignore: leftToItems,
+    });
+    const { evaluations } = body;
+    const semantic = body.options?.evaluations_semantic ?? 'execute_all';
+    const defaults: Record<string, unknown> = {};
+    for (const part of PARTS) if (Object.hasOwn(body, part)) defaults[part] = body[part];
     if (evaluations === undefined || (Array.isArray(evaluations) && evaluations.length === 0)) {
+      if (problems.length > 0) {
+        // Every problem at once: the wrapper's and the request's.
+        validateInto(engine, defaults, problems, '');
+        throwProblems(problems);
+      }
       const decision = decideClosed(engine, defaults);
       c.set('decisions', [decision]);
       return c.json(decision);
     }
-    if (!Array.isArray(evaluations)) {
-      throw invalidRequest([
-        { field: '/evaluations', message: 'evaluations must be an array of evaluation objects' },
-      ]);
+    if (Array.isArray(evaluations) && evaluations.length > config.maxBatchItems) {
+      addProblem(
+        problems,
+        '/evaluations',
+        `evaluations has ${evaluations.length} items; at most ${config.maxBatchItems} are accepted per request`,
+      );
+      // Before validating any item: a huge batch costs nothing but this answer.
+      throwProblems(problems);
     }
-    if (evaluations.length > config.maxBatchItems) {
-      throw invalidRequest([
-        {
-          field: '/evaluations',
-          message: `evaluations has ${evaluations.length} items; at most ${config.maxBatchItems} are accepted per request`,
-        },
-      ]);
-    }
-    const items = mergeAndValidate(engine, defaults, evaluations);
+    const items = Array.isArray(evaluations) ? mergeAndValidate(engine, defaults, evaluations, problems) : [];
+    throwProblems(problems);
     const results: Decision[] = [];
     for (const item of items) {
       let d: Decision;
@@ -102,22 +137,14 @@ export function registerEvaluationRoutes(app: Hono<AppEnv>, engine: Engine, conf
   });
 }
 
-function readSemantic(options: unknown): EvaluationsSemantic {
-  if (options === undefined) return 'execute_all';
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw invalidRequest([{ field: '/options', message: 'options must be an object' }]);
+/** Adds the decision-request problems of `request` (engine.validate) under `prefix`. */
+function validateInto(engine: Engine, request: unknown, problems: FieldProblem[], prefix: string): void {
+  try {
+    engine.validate(request);
+  } catch (err) {
+    if (!isEngineError(err, 'invalid_input')) throw err;
+    for (const p of issuesToProblems(err.issues, prefix)) addProblem(problems, p.field ?? prefix, p.message);
   }
-  const s = (options as Record<string, unknown>).evaluations_semantic;
-  if (s === undefined) return 'execute_all';
-  if (typeof s !== 'string' || !SEMANTICS.includes(s as EvaluationsSemantic)) {
-    throw invalidRequest([
-      {
-        field: '/options/evaluations_semantic',
-        message: `evaluations_semantic must be one of ${SEMANTICS.join(', ')}`,
-      },
-    ]);
-  }
-  return s as EvaluationsSemantic;
 }
 
 // Every item is checked before any is evaluated so a batch is answered whole or refused whole.
@@ -125,16 +152,13 @@ function mergeAndValidate(
   engine: Engine,
   defaults: Record<string, unknown>,
   evaluations: unknown[],
+  problems: FieldProblem[],
 ): Record<string, unknown>[] {
-  const problems: FieldProblem[] = [];
   const items: Record<string, unknown>[] = [];
   evaluations.forEach((raw, i) => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      problems.push({ field: `/evaluations/${i}`, message: `evaluations[${i}] must be an object` });
-      return;
-    }
-    const item = raw as Record<string, unknown>;
-    const merged: Record<string, unknown> = { ...defaults, ...item };
+    // Not an object: the schema named it (`evaluations[i] must be an object`).
+    if (!isObject(raw)) return;
+    const merged: Record<string, unknown> = { ...defaults, ...raw };
     items.push(merged);
     try {
       engine.validate(merged);
@@ -144,16 +168,13 @@ function mergeAndValidate(
         // Name the item's own field when it gave it; a default it inherited is named at the top level.
         const first = p.field?.split('/')[1]?.replace(/~1/g, '/').replace(/~0/g, '~');
         // A field the item gave, or one that neither the item nor the defaults gave, is the item's.
-        const own = first !== undefined && (Object.hasOwn(item, first) || !Object.hasOwn(defaults, first));
-        problems.push(
-          own || !p.field
-            ? { field: `/evaluations/${i}${p.field ?? ''}`, message: `evaluations[${i}]: ${p.message}` }
-            : { field: p.field, message: `evaluations[${i}] (from the top-level default): ${p.message}` },
-        );
+        const own = first !== undefined && (Object.hasOwn(raw, first) || !Object.hasOwn(defaults, first));
+        if (own || !p.field)
+          addProblem(problems, `/evaluations/${i}${p.field ?? ''}`, `evaluations[${i}]: ${p.message}`);
+        else addProblem(problems, p.field, `evaluations[${i}] (from the top-level default): ${p.message}`);
       }
     }
   });
-  if (problems.length > 0) throw invalidRequest(problems);
   return items;
 }
 
