@@ -567,6 +567,12 @@ export function resolveConfig(
       message: `port must be an integer from 0 to 65535, not ${config.port}`,
     });
   }
+  issues.push(...smtpChecks(config.smtp));
+  // Links in emails point at this server unless told otherwise: follow the port it really listens on.
+  if (sources['server.public_url'] === 'default' && config.port !== 0) {
+    const host = isLoopbackHost(config.host) ? '127.0.0.1' : config.host;
+    config.publicUrl = `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${config.port}`;
+  }
   if (issues.length > 0) throw new EngineError('invalid_config', issues);
   config.tokenSha256 = [...new Set(config.tokenSha256)];
   const seen = new Map<string, string>();
@@ -591,6 +597,49 @@ export function resolveConfig(
   }
   if (issues.length > 0) throw new EngineError('invalid_config', issues);
   return { config, sources, warnings };
+}
+
+// Deliberately loose, like the admin token emails: one address, optionally with a display name.
+const FROM_ADDRESS = /^(?:[^<>]*<\s*)?[^\s@<>,;]+@[^\s@<>,;]+\s*>?$/;
+
+/**
+ * What `serve` would refuse about the SMTP settings, said by `config check` as well (values never echoed:
+ * a URL may hold a password): a URL that does not parse or is not smtp(s)://, a password without a user to
+ * log in as, a From without an address.
+ */
+function smtpChecks(smtp: SmtpConfig): Issue[] {
+  const out: Issue[] = [];
+  let urlUser = '';
+  if (smtp.url !== null) {
+    let u: URL | null = null;
+    try {
+      u = new URL(smtp.url);
+    } catch {
+      // reported below
+    }
+    if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || u.hostname === '') {
+      out.push({
+        path: 'smtp.url',
+        message:
+          'smtp.url is not an smtp:// or smtps:// URL with a host (its value is not shown: it may hold a password)',
+        hint: 'e.g. smtps://mailer@mail.example.com:465; percent-encode # / ? @ % in a user or password, or set the password in APPWARDEN_SMTP_PASSWORD',
+      });
+    } else urlUser = u.username;
+  }
+  if (smtp.password && !smtp.user && urlUser === '') {
+    out.push({
+      path: 'smtp.user',
+      message: 'an SMTP password is set but no user to log in as',
+      hint: 'set smtp.user (APPWARDEN_SMTP_USER) or put the user in smtp.url (smtp://user@host:587)',
+    });
+  }
+  if (!FROM_ADDRESS.test(smtp.from.trim())) {
+    out.push({
+      path: 'smtp.from',
+      message: `smtp.from must be an address, optionally with a name: "appwarden <appwarden@example.com>", not ${JSON.stringify(smtp.from)}`,
+    });
+  }
+  return out;
 }
 
 /**

@@ -217,13 +217,54 @@ test('config check: exit 0 valid, 1 invalid with every problem, 2 unreadable', a
 });
 
 test('config check warns about a secret in the file and a mistyped variable, and still passes', async () => {
-  const r = await cli(['config', 'check', '--config', file('smtp:\n  password: hunter2\n')], {
+  const r = await cli(['config', 'check', '--config', file('smtp:\n  user: mailer\n  password: hunter2\n')], {
     APPWARDEN_SERVR_PORT: '1',
   });
   assert.is(r.code, 0);
   assert.match(r.stderr, 'smtp.password holds a secret in the config file');
   assert.match(r.stderr, 'did you mean APPWARDEN_SERVER_PORT?');
   assert.not.match(r.stderr + r.stdout, 'hunter2');
+});
+
+test('config check refuses what serve would: a bad smtp.url, a password with no user, a From with no address', async () => {
+  const r = await cli(['config', 'check'], {
+    APPWARDEN_SMTP_URL: 'smtp://mailer:se#cret@mail.example.com:25',
+    APPWARDEN_SMTP_FROM: 'not an address',
+  });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, 'smtp.url is not an smtp:// or smtps:// URL with a host');
+  assert.match(r.stderr, 'percent-encode');
+  assert.match(r.stderr, 'smtp.from must be an address');
+  assert.not.match(r.stderr, 'se#cret');
+  const noUser = await cli(['config', 'check'], {
+    APPWARDEN_SMTP_HOST: 'mail.example.com',
+    APPWARDEN_SMTP_PASSWORD: 'x-secret',
+  });
+  assert.is(noUser.code, 1);
+  assert.match(noUser.stderr, 'an SMTP password is set but no user to log in as');
+  const withUser = await cli(['config', 'check'], {
+    APPWARDEN_SMTP_URL: 'smtp://mailer@mail.example.com:587',
+    APPWARDEN_SMTP_PASSWORD: 'x-secret',
+  });
+  assert.is(withUser.code, 0, withUser.stderr);
+});
+
+test('links in emails follow the port the server listens on unless public_url is set', async () => {
+  const byPort = await cli(['config', 'print', '--effective', '--format', 'json'], {
+    APPWARDEN_SERVER_PORT: '18431',
+  });
+  assert.is(
+    (JSON.parse(byPort.stdout) as { config: { server: { public_url: string } } }).config.server.public_url,
+    'http://127.0.0.1:18431',
+  );
+  const set = await cli(['config', 'print', '--effective', '--format', 'json'], {
+    APPWARDEN_SERVER_PORT: '18431',
+    APPWARDEN_SERVER_PUBLIC_URL: 'https://warden.example.com',
+  });
+  assert.is(
+    (JSON.parse(set.stdout) as { config: { server: { public_url: string } } }).config.server.public_url,
+    'https://warden.example.com',
+  );
 });
 
 test('config print --effective: sources shown, the password masked from the file and from env', async () => {
@@ -242,15 +283,16 @@ test('config print --effective: sources shown, the password masked from the file
 
   const json = await cli(['config', 'print', '--effective', '--format', 'json'], {
     APPWARDEN_SMTP_PASSWORD: 'env-secret-42',
+    APPWARDEN_SMTP_USER: 'mailer',
   });
   assert.is(json.code, 0, json.stderr);
   assert.not.match(json.stdout, 'env-secret-42');
   const doc = JSON.parse(json.stdout) as {
-    config: { smtp: { password: string; user: null } };
+    config: { smtp: { password: string; user: string } };
     sources: Record<string, string>;
   };
   assert.is(doc.config.smtp.password, '********');
-  assert.is(doc.config.smtp.user, null);
+  assert.is(doc.config.smtp.user, 'mailer');
   assert.is(doc.sources['smtp.password'], 'env APPWARDEN_SMTP_PASSWORD');
 });
 

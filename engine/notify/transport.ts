@@ -96,6 +96,12 @@ function toNodemailer(email: OutgoingEmail): SendMailOptions {
   };
 }
 
+/** `localhost`, 127.0.0.0/8 or ::1: a mail relay on this machine, where STARTTLS protects nothing. */
+function isLocalHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
 // A password with no user to log in as would be dropped without a word, and every email would then fail.
 function passwordWithoutUser(): EngineError {
   return new EngineError('invalid_config', [
@@ -141,6 +147,7 @@ function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): Ma
     bare.password = '';
     transporter = nodemailer.createTransport({
       url: bare.href,
+      requireTLS: Boolean(user) && u.protocol === 'smtp:' && !isLocalHost(u.hostname),
       ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
       ...t,
     });
@@ -151,6 +158,9 @@ function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): Ma
       host: smtp.host as string,
       port: smtp.port,
       secure: smtp.secure,
+      // A login over plain text would hand the password to whoever strips STARTTLS on the way: with
+      // credentials, STARTTLS is required (a server on this machine is exempt).
+      requireTLS: Boolean(smtp.user) && !smtp.secure && !isLocalHost(smtp.host as string),
       ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
       ...t,
     });
