@@ -1,5 +1,6 @@
-// Generates docs/openapi.json (OpenAPI 3.1) from the JSON Schemas the server validates with (schemas/), plus
-// the shapes of the admin API and platform routes described here once; `npm run gen` writes it, --check finds it stale.
+// Generates docs/openapi.json (OpenAPI 3.1): every request body is a JSON Schema the server validates with
+// (schemas/*.schema.json, embedded as components), and so is the decision; the other answers' shapes are
+// described here once. `npm run gen` writes it, --check finds it stale.
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,17 +14,42 @@ type Schema = Record<string, unknown>;
 
 /**
  * A schema file as a component: its `$id` and `$schema` dropped (the document is one 2020-12 resource, OpenAPI
- * 3.1's dialect) and its internal `#/$defs/…` references re-pointed at the component, so every tool resolves
- * them from the document root.
+ * 3.1's dialect), its internal `#/$defs/…` references re-pointed at the component and its references into
+ * decision-request.schema.json at the DecisionRequest component, so every tool resolves them from the document
+ * root.
  */
 async function component(file: string, name: string): Promise<Schema> {
   const schema = JSON.parse(await readFile(join(root, 'schemas', file), 'utf8')) as Schema;
   const { $id: _id, $schema: _s, ...rest } = schema;
-  const text = JSON.stringify(rest).replaceAll('"#/$defs/', `"#/components/schemas/${name}/$defs/`);
+  const text = JSON.stringify(rest)
+    .replaceAll('"#/$defs/', `"#/components/schemas/${name}/$defs/`)
+    .replaceAll('"decision-request.schema.json#/$defs/', '"#/components/schemas/DecisionRequest/$defs/')
+    .replaceAll('"decision-request.schema.json"', '"#/components/schemas/DecisionRequest"');
+  if (text.includes('.schema.json')) throw new Error(`schemas/${file}: a $ref gen-openapi cannot re-point`);
   return JSON.parse(text) as Schema;
 }
 
+/**
+ * The request bodies, by component name: each the schema file its route compiles with ajv (server/body.ts
+ * readBody), so the document and the server's checks of a body's shape are one source.
+ */
+export const REQUEST_BODY_SCHEMAS = {
+  ApprovalRequestBody: 'approval-request-body.schema.json',
+  ApprovalDenyBody: 'approval-deny-body.schema.json',
+  MemberJoinedBody: 'member-joined-body.schema.json',
+  TokenRevokeBody: 'token-revoke-body.schema.json',
+  BlockAppBody: 'block-app-body.schema.json',
+  ApproveAppBody: 'approve-app-body.schema.json',
+  SetExpirationBody: 'set-expiration-body.schema.json',
+  EmptyBody: 'empty-body.schema.json',
+  EvaluationsRequest: 'evaluations-request.schema.json',
+  OpaDataRequest: 'opa-data-request.schema.json',
+} as const;
+type BodyName = keyof typeof REQUEST_BODY_SCHEMAS;
+
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+/** A request body that is one of {@link REQUEST_BODY_SCHEMAS}. */
+const bodyRef = (name: BodyName): Schema => ref(name);
 const str = (description?: string): Schema => ({ type: 'string', ...(description ? { description } : {}) });
 const nullable = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] });
 const time = (description?: string): Schema => ({
@@ -96,7 +122,7 @@ function admin(op: {
   description: string;
   tag?: string;
   params?: unknown[];
-  body?: Schema;
+  body?: BodyName;
   bodyRequired?: boolean;
   ok: Record<string, unknown>;
   errs?: string[];
@@ -111,7 +137,7 @@ function admin(op: {
       ? {
           requestBody: {
             required: op.bodyRequired ?? false,
-            content: { 'application/json': { schema: op.body } },
+            content: { 'application/json': { schema: bodyRef(op.body) } },
           },
         }
       : {}),
@@ -123,9 +149,9 @@ const EDIT_ERRORS = ['400', '401', '403', '409', '413', '415', '503'];
 
 /**
  * Builds the OpenAPI 3.1 document of every route of the decision server (docs/api.md): decision API, platform
- * routes, admin API, metadata, health, metrics and this document. Request and decision shapes are the schema
- * files the server validates with (schemas/decision-request.schema.json, decision-response.schema.json),
- * embedded as components; the admin API's answers are described here, once.
+ * routes, admin API, metadata, health, metrics and this document. Every request body and the decision are
+ * the schema files the server validates with (schemas/decision-request.schema.json, decision-response.schema.json
+ * and {@link REQUEST_BODY_SCHEMAS}), embedded as components; the other answers are described here, once.
  * @returns the document as a plain object
  */
 export async function buildOpenApi(): Promise<Schema> {
@@ -133,6 +159,11 @@ export async function buildOpenApi(): Promise<Schema> {
   const schemas: Record<string, Schema> = {
     DecisionRequest: await component('decision-request.schema.json', 'DecisionRequest'),
     DecisionResponse: await component('decision-response.schema.json', 'DecisionResponse'),
+    ...Object.fromEntries(
+      await Promise.all(
+        Object.entries(REQUEST_BODY_SCHEMAS).map(async ([name, file]) => [name, await component(file, name)]),
+      ),
+    ),
     Error: obj(
       {
         error: obj(
@@ -189,41 +220,6 @@ export async function buildOpenApi(): Promise<Schema> {
         error: { $ref: '#/components/schemas/Error/properties/error' },
       },
     },
-    EvaluationsRequest: {
-      description:
-        'AuthZEN 1.0 evaluations: top-level subject/action/resource/context are defaults each item overrides key by key; at most limits.max_batch_items items.',
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        subject: { $ref: '#/components/schemas/DecisionRequest/$defs/subject' },
-        action: { $ref: '#/components/schemas/DecisionRequest/$defs/action' },
-        resource: { $ref: '#/components/schemas/DecisionRequest/$defs/resource' },
-        context: { $ref: '#/components/schemas/DecisionRequest/$defs/context' },
-        options: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            evaluations_semantic: {
-              enum: ['execute_all', 'deny_on_first_deny', 'permit_on_first_permit'],
-              default: 'execute_all',
-            },
-          },
-        },
-        evaluations: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              subject: { $ref: '#/components/schemas/DecisionRequest/$defs/subject' },
-              action: { $ref: '#/components/schemas/DecisionRequest/$defs/action' },
-              resource: { $ref: '#/components/schemas/DecisionRequest/$defs/resource' },
-              context: { $ref: '#/components/schemas/DecisionRequest/$defs/context' },
-            },
-          },
-        },
-      },
-    },
     EvaluationItemFailure: {
       description:
         'A batch item whose evaluation failed: a deny with context.error (AuthZEN per-item error).',
@@ -249,12 +245,6 @@ export async function buildOpenApi(): Promise<Schema> {
         items: { anyOf: [ref('DecisionResponse'), ref('EvaluationItemFailure')] },
       },
     }),
-    OpaDataRequest: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['input'],
-      properties: { input: ref('DecisionRequest') },
-    },
     OpaDataResponse: obj({
       result: ref('DecisionResponse'),
       decision_id: str('Equals result.context.decision_id.'),
@@ -473,7 +463,7 @@ export async function buildOpenApi(): Promise<Schema> {
         security: DECISION_SECURITY,
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: ref('EvaluationsRequest') } },
+          content: { 'application/json': { schema: bodyRef('EvaluationsRequest') } },
         },
         responses: {
           '200': json(
@@ -492,7 +482,10 @@ export async function buildOpenApi(): Promise<Schema> {
         description:
           '`{input: <AuthZEN request>}` → `{result: <decision>, decision_id}`; fields are named under `/input`.',
         security: DECISION_SECURITY,
-        requestBody: { required: true, content: { 'application/json': { schema: ref('OpaDataRequest') } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: bodyRef('OpaDataRequest') } },
+        },
         responses: {
           '200': json(ref('OpaDataResponse'), 'The decision, wrapped as OPA answers.'),
           ...decisionErrors,
@@ -566,30 +559,7 @@ export async function buildOpenApi(): Promise<Schema> {
         parameters: [orgParam],
         requestBody: {
           required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['app', 'requester'],
-                properties: {
-                  app: {
-                    type: 'object',
-                    additionalProperties: false,
-                    required: ['id'],
-                    properties: { id: str(), name: str() },
-                  },
-                  requester: {
-                    type: 'object',
-                    additionalProperties: false,
-                    required: ['id', 'email'],
-                    properties: { id: str(), email: { type: 'string', format: 'email' } },
-                  },
-                  note: str('At most 500 characters.'),
-                },
-              },
-            },
-          },
+          content: { 'application/json': { schema: bodyRef('ApprovalRequestBody') } },
         },
         responses: {
           '201': json(obj({ request: ref('ApprovalRequest'), merged: { const: false } }), 'Filed.'),
@@ -609,30 +579,7 @@ export async function buildOpenApi(): Promise<Schema> {
         parameters: [orgParam],
         requestBody: {
           required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['user', 'role', 'joined_at'],
-                properties: {
-                  user: str('The user id.'),
-                  role: { enum: ['member', 'guest'] },
-                  joined_at: time(),
-                  apps: {
-                    type: 'array',
-                    items: str(),
-                    description: 'The user’s connected apps (at most 1,000).',
-                  },
-                  email: {
-                    type: 'string',
-                    format: 'email',
-                    description: 'For the guest email of blocked apps.',
-                  },
-                },
-              },
-            },
-          },
+          content: { 'application/json': { schema: bodyRef('MemberJoinedBody') } },
         },
         responses: {
           '200': json(ref('Member'), 'The recorded join and the apps blocked for the user.'),
@@ -692,7 +639,7 @@ export async function buildOpenApi(): Promise<Schema> {
         summary: 'Revoke a token (super admins)',
         description: 'Idempotent (`changed: false` the second time); the next use is `token_revoked`.',
         params: [pathParam('id', 'The token id.')],
-        body: { type: 'object', additionalProperties: false, properties: { reason: str() } },
+        body: 'TokenRevokeBody',
         ok: { '200': json(obj({ token: ref('Token'), changed: { type: 'boolean' } }), 'The revoked token.') },
         errs: ['400', '401', '403', '404', '413', '415', '503'],
       }),
@@ -806,12 +753,7 @@ export async function buildOpenApi(): Promise<Schema> {
         summary: 'Deny a request with a reason (super admins)',
         description: 'Idempotent; denying an approved request is 409.',
         params: [pathParam('id', 'The request id.')],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['reason'],
-          properties: { reason: str() },
-        },
+        body: 'ApprovalDenyBody',
         bodyRequired: true,
         ok: {
           '200': json(obj({ request: ref('ApprovalRequest'), changed: { type: 'boolean' } }), 'The request.'),
@@ -842,8 +784,9 @@ export async function buildOpenApi(): Promise<Schema> {
         summary: 'Send a dead (or pending) email again now (super admins)',
         description: 'With a full set of attempts; 409 for an email that was sent or is being sent.',
         params: [pathParam('id', 'The email’s id.')],
+        body: 'EmptyBody',
         ok: { '200': json(obj({ notification: ref('Notification') }), 'The email, due now.') },
-        errs: ['401', '403', '404', '409', '503'],
+        errs: ['400', '401', '403', '404', '409', '413', '415', '503'],
       }),
     },
     '/admin/v1/orgs/{org}/history': {
@@ -876,56 +819,35 @@ export async function buildOpenApi(): Promise<Schema> {
       }),
     },
   };
-  const edit = (summary: string, params: unknown[], body?: Schema, bodyRequired = false) =>
+  const edit = (summary: string, params: unknown[], body: BodyName, bodyRequired = false) =>
     admin({
       tag: 'policy edits',
       summary,
       description:
         'Super admins. Answers the YAML patch of the org’s policy file for a pull request; writes nothing. 409 when the repository is invalid (or would be) or a bundle is served.',
       params,
-      ...(body ? { body, bodyRequired } : {}),
+      body,
+      bodyRequired,
       ok: { '200': json(ref('PolicyEdit'), 'The patch.') },
       errs: EDIT_ERRORS,
     });
   const appParam = pathParam('app', 'The app id.');
-  const text = (description: string): Schema => ({
-    type: 'string',
-    minLength: 1,
-    maxLength: 500,
-    description,
-  });
-  paths['/admin/v1/orgs/{org}/apps/{app}:block'] = {
-    post: edit('Block an app', [appParam], {
-      type: 'object',
-      additionalProperties: false,
-      properties: { name: text('The app’s name.'), reason: text('Why.') },
-    }),
-  };
+  paths['/admin/v1/orgs/{org}/apps/{app}:block'] = { post: edit('Block an app', [appParam], 'BlockAppBody') };
   paths['/admin/v1/orgs/{org}/apps/{app}:unblock'] = {
-    post: edit('Unblock an app (approves it in require_approval mode)', [appParam]),
+    post: edit('Unblock an app (approves it in require_approval mode)', [appParam], 'EmptyBody'),
   };
   paths['/admin/v1/orgs/{org}/apps/{app}:approve'] = {
-    post: edit('Approve an app', [appParam], {
-      type: 'object',
-      additionalProperties: false,
-      properties: { name: text('The app’s name.'), note: text('A note.') },
-    }),
+    post: edit('Approve an app', [appParam], 'ApproveAppBody'),
   };
   paths['/admin/v1/orgs/{org}/tokens:set-expiration'] = {
-    post: edit(
-      'Set the token expiration',
-      [],
-      {
-        type: 'object',
-        additionalProperties: false,
-        required: ['expiration'],
-        properties: { expiration: { enum: ['default', '30d', '60d', '90d'] } },
-      },
-      true,
-    ),
+    post: edit('Set the token expiration', [], 'SetExpirationBody', true),
   };
-  paths['/admin/v1/orgs/{org}/tokens/pats:enable'] = { post: edit('Turn personal access tokens on', []) };
-  paths['/admin/v1/orgs/{org}/tokens/pats:disable'] = { post: edit('Turn personal access tokens off', []) };
+  paths['/admin/v1/orgs/{org}/tokens/pats:enable'] = {
+    post: edit('Turn personal access tokens on', [], 'EmptyBody'),
+  };
+  paths['/admin/v1/orgs/{org}/tokens/pats:disable'] = {
+    post: edit('Turn personal access tokens off', [], 'EmptyBody'),
+  };
 
   return {
     openapi: '3.1.0',
@@ -935,7 +857,7 @@ export async function buildOpenApi(): Promise<Schema> {
       version: pkg.version,
       summary: 'AuthZEN decisions, OPA Data API, platform events and the admin API of appwarden.',
       description:
-        'Generated by `npm run gen` (scripts/gen-openapi.ts) from the JSON Schemas the server validates with; served at GET /openapi.json. Prose and curl examples: docs/api.md.',
+        'Generated by `npm run gen` (scripts/gen-openapi.ts); served at GET /openapi.json. Every request body, and the decision, is a JSON Schema the server compiles with ajv to check it (schemas/*.schema.json, embedded under components.schemas); the server adds only checks a schema cannot express (control characters and secret-looking text, the batch size limit, the per-action rules of a decision request), each answered as 400 `invalid_request` naming the field. Prose and curl examples: docs/api.md.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     tags: [

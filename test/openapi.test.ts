@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 document: valid, what `npm run gen` makes, served at GET /openapi.json, documents every route
-// of the app, and real answers (app.request()) match its response schemas (ajv, draft 2020-12).
+// of the app, real answers (app.request()) match its response schemas (ajv, draft 2020-12), and every request
+// body's schema gives the server's verdict on valid, boundary and bad samples (so the two cannot drift).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -8,7 +9,7 @@ import addFormats from 'ajv-formats';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, type Engine, EngineError, openStore } from '../engine/index.ts';
-import { genOpenApi, OPENAPI_PATH } from '../scripts/gen-openapi.ts';
+import { genOpenApi, OPENAPI_PATH, REQUEST_BODY_SCHEMAS } from '../scripts/gen-openapi.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
@@ -363,6 +364,289 @@ test('admin API answers match the document', async () => {
   const anonymous = await get(`${base}/decisions`, {});
   assert.is(anonymous.status, 401);
   await conforms(anonymous, `${base}/decisions`);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Request bodies: the document's schema and the server give the same verdict
+
+type Op = { requestBody?: { required?: boolean; content: Record<string, { schema: { $ref?: string } }> } };
+const operation = (path: string, method: string) =>
+  (doc.paths as unknown as Record<string, Record<string, Op>>)[path]?.[method];
+
+test('every request body is a schema file the server validates with, never one written in the generator', () => {
+  const allowed = new Set(
+    ['DecisionRequest', ...Object.keys(REQUEST_BODY_SCHEMAS)].map((n) => `#/components/schemas/${n}`),
+  );
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(ops)) {
+      const body = operation(path, method)?.requestBody;
+      if (!body) continue;
+      const ref = body.content['application/json']?.schema.$ref;
+      assert.ok(ref && allowed.has(ref), `${method} ${path}: its body is ${JSON.stringify(ref)}`);
+    }
+  }
+  const note = (doc.components as unknown as { schemas: Record<string, Record<string, unknown>> }).schemas
+    .ApprovalRequestBody as { properties: { note: { maxLength: number } } };
+  assert.is(note.properties.note.maxLength, 1000, 'the note limit the server applies');
+});
+
+/** The documented verdict on a body: valid for the operation's request body schema (no body: not required). */
+function documentedVerdict(path: string, method: string, body: unknown): boolean {
+  const rb = operation(path, method)?.requestBody;
+  assert.ok(rb, `${method} ${path} documents no request body`);
+  if (body === undefined) return rb.required !== true;
+  const at = `openapi.json#/paths/${pointer(path)}/${method}/requestBody/content/application~1json/schema`;
+  const validate = ajv.getSchema(at) ?? ajv.compile({ $ref: at });
+  return validate(body) as boolean;
+}
+
+const decisionRequest = (id: unknown) => ({ ...blockedConnect, resource: { type: 'app', id } });
+const long = (n: number, unit = 'n') => unit.repeat(n);
+
+/** Per documented operation: the URL to call, who calls, and samples (undefined: no body at all). */
+const BODY_CASES: {
+  path: string;
+  method: 'post' | 'delete';
+  url: string;
+  admin?: boolean;
+  samples: [string, unknown][];
+}[] = [
+  {
+    path: '/access/v1/evaluation',
+    method: 'post',
+    url: '/access/v1/evaluation',
+    samples: [
+      ['valid', blockedConnect],
+      ['an id 256 characters long', decisionRequest(long(256))],
+      ['an id 257 characters long', decisionRequest(long(257))],
+      ['a numeric id', decisionRequest(12)],
+      ['an unknown field', { ...blockedConnect, extra: 1 }],
+      ['no context', { ...blockedConnect, context: undefined }],
+    ],
+  },
+  {
+    path: '/access/v1/evaluations',
+    method: 'post',
+    url: '/access/v1/evaluations',
+    samples: [
+      ['valid', { ...blockedConnect, evaluations: [{ resource: { type: 'app', id: 'A0F7XDUAZ' } }, {}] }],
+      ['no evaluations: one request', blockedConnect],
+      ['an empty list: one request', { ...blockedConnect, evaluations: [] }],
+      ['items give every part', { evaluations: [blockedConnect, blockedConnect] }],
+      ['a part neither gives', { evaluations: [{ ...blockedConnect, action: undefined }] }],
+      ['nothing at all', {}],
+      [
+        'a semantic',
+        { ...blockedConnect, options: { evaluations_semantic: 'deny_on_first_deny' }, evaluations: [{}] },
+      ],
+      [
+        'an unknown semantic',
+        { ...blockedConnect, options: { evaluations_semantic: 'first' }, evaluations: [{}] },
+      ],
+      ['options not an object', { ...blockedConnect, options: 'fast', evaluations: [{}] }],
+      ['an unknown top-level field', { ...blockedConnect, evaluations: [{}], extra: 1 }],
+      ['an unknown item field', { ...blockedConnect, evaluations: [{ extra: 1 }] }],
+      ['evaluations not a list', { ...blockedConnect, evaluations: {} }],
+      ['an item not an object', { ...blockedConnect, evaluations: [{}, 'x'] }],
+      [
+        'an item with a numeric id',
+        { ...blockedConnect, evaluations: [{ resource: { type: 'app', id: 7 } }] },
+      ],
+    ],
+  },
+  {
+    path: '/v1/data/appwarden/decision',
+    method: 'post',
+    url: '/v1/data/appwarden/decision',
+    samples: [
+      ['valid', { input: blockedConnect }],
+      ['no input', {}],
+      ['the request unwrapped', blockedConnect],
+      ['input not an object', { input: 'x' }],
+      ['an unknown field', { input: blockedConnect, extra: 1 }],
+      ['a numeric id inside', { input: decisionRequest(7) }],
+    ],
+  },
+  {
+    path: '/v1/orgs/{org}/approval-requests',
+    method: 'post',
+    url: '/v1/orgs/globex.example/approval-requests',
+    samples: (() => {
+      const ask = (
+        note?: unknown,
+        app: Record<string, unknown> = { id: 'trello-board', name: 'Trello' },
+      ) => ({
+        app,
+        requester: { id: 'U200', email: 'bo@globex.example' },
+        ...(note === undefined ? {} : { note }),
+      });
+      return [
+        ['valid', ask()],
+        ['the longest note the server accepts (1000 characters)', ask(long(1000))],
+        ['one character more', ask(long(1001))],
+        ['1000 emoji (characters, not UTF-16 units)', ask(long(1000, '🙂'))],
+        ['1001 emoji', ask(long(1001, '🙂'))],
+        ['a blank note', ask('   ')],
+        ['a null note', ask(null)],
+        ['an app id of 256 characters', ask(undefined, { id: long(256) })],
+        ['an app id of 257 characters', ask(undefined, { id: long(257) })],
+        ['a numeric app id', ask(undefined, { id: 42 })],
+        ['an unknown field', { ...ask(), extra: 1 }],
+        ['an unknown app field', ask(undefined, { id: 'trello-board', vendor: 'x' })],
+        ['not an email', { ...ask(), requester: { id: 'U200', email: 'nope' } }],
+        ['no requester', { app: { id: 'trello-board' } }],
+      ] as [string, unknown][];
+    })(),
+  },
+  {
+    path: '/v1/orgs/{org}/events/member-joined',
+    method: 'post',
+    url: '/v1/orgs/globex.example/events/member-joined',
+    samples: (() => {
+      const join = { user: 'U900', role: 'guest', joined_at: '2026-03-01T09:00:00Z' };
+      return [
+        ['valid', join],
+        ['with apps and an email', { ...join, apps: ['trello-board'], email: 'Gus@Partner.example' }],
+        ['an offset', { ...join, joined_at: '2026-03-01T09:00:00+02:00' }],
+        ['1000 apps', { ...join, apps: Array.from({ length: 1000 }, (_, i) => `app-${i}`) }],
+        ['1001 apps', { ...join, apps: Array.from({ length: 1001 }, (_, i) => `app-${i}`) }],
+        ['a user id of 256 characters', { ...join, user: long(256) }],
+        ['a user id of 257 characters', { ...join, user: long(257) }],
+        ['a numeric user id', { ...join, user: 7 }],
+        ['an unknown role', { ...join, role: 'owner' }],
+        ['a date without a time', { ...join, joined_at: '2026-03-01' }],
+        ['a day that does not exist', { ...join, joined_at: '2026-02-30T09:00:00Z' }],
+        ['not an email', { ...join, email: 'gus' }],
+        ['an unknown field', { ...join, extra: true }],
+      ] as [string, unknown][];
+    })(),
+  },
+  {
+    path: '/admin/v1/orgs/{org}/approval-requests/{id}/deny',
+    method: 'post',
+    // No such request: a valid body is 404, after its check.
+    url: '/admin/v1/orgs/acme.example/approval-requests/no-such-request/deny',
+    admin: true,
+    samples: [
+      ['valid', { reason: 'not needed' }],
+      ['the longest reason (1000 characters)', { reason: long(1000) }],
+      ['one character more', { reason: long(1001) }],
+      ['a blank reason', { reason: ' ' }],
+      ['no reason', {}],
+      ['no body', undefined],
+      ['an unknown field', { reason: 'x', extra: 1 }],
+    ],
+  },
+  {
+    path: '/admin/v1/orgs/{org}/tokens/{id}',
+    method: 'delete',
+    url: '/admin/v1/orgs/acme.example/tokens/no-such-token',
+    admin: true,
+    samples: [
+      ['no body', undefined],
+      ['empty', {}],
+      ['the longest reason (500 characters)', { reason: long(500) }],
+      ['one character more', { reason: long(501) }],
+      ['an empty reason', { reason: '' }],
+      ['a numeric reason', { reason: 5 }],
+      ['an unknown field', { why: 'x' }],
+    ],
+  },
+  ...(['block', 'approve'] as const).map((verb) => ({
+    path: `/admin/v1/orgs/{org}/apps/{app}:${verb}`,
+    method: 'post' as const,
+    url: `/admin/v1/orgs/acme.example/apps/A0F7XDUAZ:${verb}`,
+    admin: true,
+    samples: [
+      ['no body', undefined],
+      ['empty', {}],
+      ['the longest name (500 characters)', { name: long(500) }],
+      ['one character more', { name: long(501) }],
+      [verb === 'block' ? 'a reason' : 'a note', { [verb === 'block' ? 'reason' : 'note']: 'per IT' }],
+      ['an empty name', { name: '' }],
+      ['the other verb’s field', { [verb === 'block' ? 'note' : 'reason']: 'x' }],
+    ] as [string, unknown][],
+  })),
+  ...[
+    ['/admin/v1/orgs/{org}/apps/{app}:unblock', '/admin/v1/orgs/acme.example/apps/A0F7XDUAZ:unblock'],
+    ['/admin/v1/orgs/{org}/tokens/pats:enable', '/admin/v1/orgs/acme.example/tokens/pats:enable'],
+    ['/admin/v1/orgs/{org}/tokens/pats:disable', '/admin/v1/orgs/acme.example/tokens/pats:disable'],
+    ['/admin/v1/orgs/{org}/notifications/{id}:retry', '/admin/v1/orgs/acme.example/notifications/nope:retry'],
+  ].map(([path, url]) => ({
+    path: path as string,
+    method: 'post' as const,
+    url: url as string,
+    admin: true,
+    samples: [
+      ['no body', undefined],
+      ['empty', {}],
+      ['a field', { force: true }],
+    ] as [string, unknown][],
+  })),
+  {
+    path: '/admin/v1/orgs/{org}/tokens:set-expiration',
+    method: 'post',
+    url: '/admin/v1/orgs/acme.example/tokens:set-expiration',
+    admin: true,
+    samples: [
+      ['valid', { expiration: '60d' }],
+      ['default', { expiration: 'default' }],
+      ['an unknown setting', { expiration: '45d' }],
+      ['a number', { expiration: 30 }],
+      ['empty', {}],
+      ['no body', undefined],
+      ['an unknown field', { expiration: '30d', extra: 1 }],
+    ],
+  },
+];
+
+test('request bodies: the document’s schema and the server agree on valid, boundary and bad samples', async () => {
+  const app = setup();
+  const disagreements: string[] = [];
+  for (const c of BODY_CASES) {
+    const verdicts = new Set<boolean>();
+    for (const [what, body] of c.samples) {
+      const sent = body === undefined ? undefined : JSON.parse(JSON.stringify(body));
+      const res = await app.request(c.url, {
+        method: c.method.toUpperCase(),
+        headers: {
+          ...(c.admin ? asAdmin('super_admin') : {}),
+          ...(sent === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(sent === undefined ? {} : { body: JSON.stringify(sent) }),
+      });
+      const answer = await res.text();
+      // A required body not sent at all is refused as not JSON (415); anything else refused is 400.
+      const refusals = sent === undefined ? [400, 415] : [400];
+      assert.ok(
+        res.status < 500 &&
+          ![401, 403, 405, 413, 415].filter((s) => !refusals.includes(s)).includes(res.status),
+        `${c.method} ${c.path} ${what}: ${res.status} ${answer.slice(0, 200)}`,
+      );
+      if (res.status === 400) assert.match(answer, '"invalid_request"', `${c.method} ${c.path} ${what}`);
+      const server = !refusals.includes(res.status);
+      const documented = documentedVerdict(c.path, c.method, sent);
+      verdicts.add(documented);
+      if (server !== documented)
+        disagreements.push(
+          `${c.method} ${c.path} ${what}: document ${documented ? 'accepts' : 'refuses'}, server ${res.status} ${answer.slice(0, 160)}`,
+        );
+    }
+    assert.equal([...verdicts].sort(), [false, true], `${c.method} ${c.path}: samples of both verdicts`);
+  }
+  assert.equal(disagreements, [], disagreements.join('\n'));
+  // Every documented request body has samples here.
+  const covered = new Set(BODY_CASES.map((c) => `${c.method} ${c.path}`));
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops)
+      .filter((m) => operation(path, m)?.requestBody)
+      .map((m) => `${m} ${path}`),
+  );
+  assert.equal(
+    documented.filter((d) => !covered.has(d)),
+    [],
+    'request bodies without samples in BODY_CASES',
+  );
 });
 
 test.run();
