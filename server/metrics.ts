@@ -75,11 +75,37 @@ export interface MetricsOptions {
  */
 export function routeLabel(c: Context): string {
   const current = routePath(c);
-  if (current && !current.endsWith('*')) return current;
+  if (current && !current.endsWith('*')) return readable(current, c.req.path);
   const named = matchedRoutes(c)
     .map((r) => r.path)
     .filter((p) => !p.endsWith('*'));
-  return named[named.length - 1] ?? 'unmatched';
+  const last = named[named.length - 1];
+  return last ? readable(last, c.req.path) : 'unmatched';
+}
+
+/**
+ * Hono's pattern with its regex parameters written as operators do: `:op{.+:(?:block|unblock|approve)}` of
+ * `/apps/123:block` becomes `:id:block` (one series per verb, never the id), and a parameter whose regex is
+ * literal alternatives (`{tokens:set-expiration}`, `{pats:(?:enable|disable)}`) shows the segment itself.
+ * The values come from the regex's own alternatives, so the label set stays bounded.
+ */
+function readable(pattern: string, path: string): string {
+  if (!pattern.includes('{')) return pattern;
+  const actual = path.split('/');
+  return pattern
+    .split('/')
+    .map((segment, i) => {
+      const m = /^:(\w+)\{(.*)\}$/.exec(segment);
+      if (!m) return segment;
+      const seg = actual[i] ?? '';
+      const literal = !/[.*+?\\[\]^$]/.test((m[2] as string).replace(/\(\?:|\)|\|/g, ''));
+      if (literal) return new RegExp(`^(?:${m[2]})$`).test(seg) ? seg : `:${m[1]}`;
+      const verb = seg.slice(seg.lastIndexOf(':') + 1);
+      return seg.includes(':') && new RegExp(`^(?:${m[2]})$`).test(seg) && /^[a-z-]{1,32}$/.test(verb)
+        ? `:id:${verb}`
+        : `:${m[1]}`;
+    })
+    .join('/');
 }
 
 /**
