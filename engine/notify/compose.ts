@@ -2,6 +2,7 @@
 // settings to outbox rows: the store runs them inside the event's transaction, so an event and its emails
 // commit together. Each row's dedupe key names its event, so an event seen twice queues its emails once.
 import type { ApprovalRequest, GoLiveResult, MemberJoin, TokenRecord } from '../store/store.ts';
+import { DAY } from '../time.ts';
 import type { OrgData } from '../types.ts';
 import type {
   ApprovalRequestData,
@@ -25,8 +26,6 @@ export const EXPIRY_WARNING_DAYS = 7;
  * long outage) must not mail owners about tokens that died long ago.
  */
 export const EXPIRED_NOTICE_DAYS = 30;
-
-const DAY = 86_400;
 
 /** Lower-cased, trimmed, first occurrence kept. */
 function addresses(list: Iterable<string>): string[] {

@@ -491,14 +491,20 @@ export interface Store {
    * Claims up to `limit` due rows for one worker, oldest first, atomically (two workers never claim the same
    * row): `pending` rows with `next_attempt_at <= now`, and `sending` rows whose lease ran out (a crashed
    * worker's). Each becomes `sending` with `next_attempt_at = now + leaseSeconds` and `attempts + 1`.
+   * SPEC §6 "retried until delivered"; `now` epoch seconds UTC, `leaseSeconds` seconds.
+   * @throws EngineError `io_error` when the store cannot be written
    */
   claimNotifications(now: number, limit: number, leaseSeconds: number): Promise<Notification[]>;
-  /** Marks a row `sent` at `at` (whatever worker claimed it last: the email was accepted). */
+  /**
+   * Marks a row `sent` at `at` (epoch seconds UTC), whatever worker claimed it last: the email was accepted.
+   * @throws EngineError `io_error`
+   */
   markNotificationSent(id: string, at: number): Promise<void>;
   /**
-   * Records a failed attempt of a `sending` row: `pending` again, due at `retryAt`, or `dead` when `retryAt`
-   * is null. `error` is kept as `last_error` (the caller keeps secrets out of it). A row no longer `sending`
-   * (sent meanwhile by a worker that re-claimed it) is left as it is.
+   * Records a failed attempt of a `sending` row at `at`: `pending` again, due at `retryAt`, or `dead` when
+   * `retryAt` is null (both epoch seconds UTC). `error` is kept as `last_error` (the caller keeps secrets out
+   * of it). A row no longer `sending` (sent meanwhile by a worker that re-claimed it) is left as it is.
+   * @throws EngineError `io_error`
    */
   markNotificationFailed(id: string, at: number, error: string, retryAt: number | null): Promise<void>;
   /** Queued emails, newest first (by `created_at`, then insertion); filtered by org and status; `limit` (default 100). */
