@@ -127,6 +127,80 @@ test('every key has an env variable; values are typed by the schema', () => {
   assert.is(sources['server.host'], 'default');
 });
 
+test('every key is set through its own variable: each one takes effect and is named as the source', () => {
+  // A valid value for every key (policy.dir and policy.bundle exclude each other: two passes).
+  const sample: Record<string, string> = {
+    'server.host': '127.0.0.2',
+    'server.port': '9002',
+    'server.public_url': 'https://warden.example.com',
+    'policy.dir': 'examples/policy-repo',
+    'store.path': ':memory:',
+    'store.sync': 'normal',
+    'auth.token_sha256': DIGEST_A,
+    'auth.admin_tokens': `dana@acme.example=${DIGEST_B}`,
+    'limits.max_body_bytes': '1234',
+    'limits.max_batch_items': '7',
+    'reload.debounce_ms': '11',
+    'log.level': 'warn',
+    'smtp.url': 'smtp://mailer@mail.example.com:2525',
+    'smtp.host': 'relay.example.com',
+    'smtp.port': '2526',
+    'smtp.secure': 'true',
+    'smtp.user': 'mailer',
+    'smtp.password': 'pw-from-env',
+    'smtp.from': 'warden <warden@example.com>',
+    'notifications.outbox_dir': '/tmp/appwarden-outbox-test',
+    'notifications.max_attempts': '3',
+    'notifications.retry_base_seconds': '5',
+    'notifications.poll_ms': '25',
+    'shutdown.grace_ms': '1500',
+  };
+  const keys = CONFIG_KEYS.map((k) => k.key).filter((k) => k !== 'policy.bundle');
+  assert.equal(Object.keys(sample).sort(), keys.sort(), 'a sample for every key');
+  const env = Object.fromEntries(
+    CONFIG_KEYS.filter((k) => k.key in sample).map((k) => [k.env, sample[k.key]]),
+  );
+  const { config, sources } = resolveConfig({ env });
+  for (const k of keys) {
+    const expected = k === 'auth.token_sha256' || k === 'auth.admin_tokens' ? /^env / : /^env APPWARDEN_/;
+    assert.match(String(sources[k]), expected, k);
+  }
+  assert.equal(
+    [
+      config.host,
+      config.port,
+      config.publicUrl,
+      config.maxBodyBytes,
+      config.maxBatchItems,
+      config.reloadDebounceMs,
+    ],
+    ['127.0.0.2', 9002, 'https://warden.example.com', 1234, 7, 11],
+  );
+  assert.equal(config.adminTokens, [{ email: 'dana@acme.example', tokenSha256: DIGEST_B }]);
+  assert.equal(config.smtp, {
+    url: 'smtp://mailer@mail.example.com:2525',
+    host: 'relay.example.com',
+    port: 2526,
+    secure: true,
+    user: 'mailer',
+    password: 'pw-from-env',
+    from: 'warden <warden@example.com>',
+  });
+  assert.equal(config.notifications, {
+    outboxDir: '/tmp/appwarden-outbox-test',
+    maxAttempts: 3,
+    retryBaseSeconds: 5,
+    pollMs: 25,
+  });
+  assert.is(config.logLevel, 'warn');
+  assert.is(config.shutdownGraceMs, 1500);
+  assert.match(String(config.policy.dir), /examples\/policy-repo$/);
+  const bundle = CONFIG_KEYS.find((k) => k.key === 'policy.bundle')?.env as string;
+  const second = resolveConfig({ env: { [bundle]: 'bundle.tar.gz' } });
+  assert.match(String(second.config.policy.bundle), /bundle\.tar\.gz$/);
+  assert.is(second.sources['policy.bundle'], `env ${bundle}`);
+});
+
 test('a bad env value names the variable, and a secret one is not echoed', () => {
   const out = problems({
     env: {
