@@ -145,6 +145,7 @@ test('the approval request goes to the expanded recipients, de-duplicated, with 
   const subject = renderNotification(row(breaking[0] as NewNotification), CTX).subject;
   assert.not.match(
     subject,
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/,
     'no control or line separator in a subject',
   );

@@ -293,9 +293,9 @@ export function formatUtc(seconds: number): string {
 /** A date for subjects: `2026-06-08` (UTC). */
 const day = (seconds: number) => formatRfc3339(seconds).slice(0, 10);
 
-// No control character (a header break) in a subject, whatever a platform sent as an app name.
+// No control character (a header break) in a subject, whatever a platform sent as an app name: C0 and C1
+// controls, and the Unicode line and paragraph separators.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-// C0 and C1 controls, and the Unicode line and paragraph separators: nothing that breaks a header line.
 const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
 
 function renderText(d: Draft, footer: string): string {
