@@ -672,6 +672,7 @@ export async function buildOpenApi(): Promise<Schema> {
       post: admin({
         summary: 'Email the usage CSV to the super admin who asks',
         description: 'Queued in the notification outbox; the worker sends it.',
+        body: 'EmptyBody',
         ok: {
           '202': json(
             obj({
@@ -685,7 +686,7 @@ export async function buildOpenApi(): Promise<Schema> {
             'Queued.',
           ),
         },
-        errs: ['401', '403', '404', '503'],
+        errs: ['400', '401', '403', '404', '413', '415', '503'],
       }),
     },
     '/admin/v1/orgs/{org}/apps/{app}': {

@@ -126,8 +126,8 @@ export function createApp({ engine: bare, config, logger, store }: AppOptions): 
   registerOpenApiRoute(app);
   // Before the token routes: their tokens/{id} catch-all answers 405 to any other method.
   registerPolicyEditRoutes(app, theStore, engine, config);
-  registerAdminRoutes(app, theStore, engine);
-  registerAppRoutes(app, theStore, engine);
+  registerAdminRoutes(app, theStore, engine, config);
+  registerAppRoutes(app, theStore, engine, config);
   registerMemberRoutes(app, theStore, engine, config);
   registerApprovalRequestRoutes(app, theStore, engine, config);
   registerNotificationRoutes(app, theStore, engine, config);

@@ -572,6 +572,7 @@ const BODY_CASES: {
     ['/admin/v1/orgs/{org}/tokens/pats:enable', '/admin/v1/orgs/acme.example/tokens/pats:enable'],
     ['/admin/v1/orgs/{org}/tokens/pats:disable', '/admin/v1/orgs/acme.example/tokens/pats:disable'],
     ['/admin/v1/orgs/{org}/notifications/{id}:retry', '/admin/v1/orgs/acme.example/notifications/nope:retry'],
+    ['/admin/v1/orgs/{org}/apps/usage:email', '/admin/v1/orgs/acme.example/apps/usage:email'],
   ].map(([path, url]) => ({
     path: path as string,
     method: 'post' as const,

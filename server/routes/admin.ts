@@ -23,6 +23,7 @@ import revokeSchema from '../../schemas/token-revoke-body.schema.json' with { ty
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
 import { readBody, throwProblems } from '../body.ts';
+import type { ServerConfig } from '../config.ts';
 import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
 
 /** Page size when `limit` is not given. */
@@ -110,7 +111,12 @@ function readQuery(org: string, q: Record<string, string[]>): DecisionQuery {
  * of the org may read it (SPEC §1).
  * @throws HttpError 400 `invalid_request` naming the query parameter (`field`), e.g. a bad cursor.
  */
-export function registerAdminRoutes(app: Hono<AppEnv>, store: Store, engine: Engine): void {
+export function registerAdminRoutes(
+  app: Hono<AppEnv>,
+  store: Store,
+  engine: Engine,
+  config: Pick<ServerConfig, 'maxBodyBytes'>,
+): void {
   const path = '/admin/v1/orgs/:org/decisions';
   app.get(path, async (c) => {
     const org = c.req.param('org').toLowerCase();
@@ -124,7 +130,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, store: Store, engine: Eng
       headers: { Allow: 'GET, HEAD' },
     });
   });
-  registerTokenRoutes(app, store, engine);
+  registerTokenRoutes(app, store, engine, config);
 }
 
 /** Token statuses of the registry listing: `active` is neither revoked nor expired. */
@@ -190,8 +196,8 @@ function readTokenQuery(
  * The optional body of a revocation, `{reason?}` (schemas/token-revoke-body.schema.json); no body at all is
  * fine. The reason is mailed to the owner: body.ts's text checks apply. A blank reason is no reason.
  */
-async function readRevokeReason(c: Context<AppEnv>): Promise<string | null> {
-  const { body, problems } = await readBody<TokenRevokeBody>(c, 16 * 1024, revokeSchema, { optional: true });
+async function readRevokeReason(c: Context<AppEnv>, maxBytes: number): Promise<string | null> {
+  const { body, problems } = await readBody<TokenRevokeBody>(c, maxBytes, revokeSchema, { optional: true });
   throwProblems(problems);
   const reason = body.reason?.trim();
   return reason ? reason : null;
@@ -206,7 +212,12 @@ async function readRevokeReason(c: Context<AppEnv>): Promise<string | null> {
  * @throws HttpError 400 `invalid_request` (a query parameter or body field), 403 `forbidden`, 404 `not_found`
  *   (a token the org's registry does not know).
  */
-export function registerTokenRoutes(app: Hono<AppEnv>, store: Store, engine: Engine): void {
+export function registerTokenRoutes(
+  app: Hono<AppEnv>,
+  store: Store,
+  engine: Engine,
+  config: Pick<ServerConfig, 'maxBodyBytes'>,
+): void {
   const list = '/admin/v1/orgs/:org/tokens';
   const one = '/admin/v1/orgs/:org/tokens/:id';
   const notFound = (org: string, id: string) =>
@@ -237,7 +248,7 @@ export function registerTokenRoutes(app: Hono<AppEnv>, store: Store, engine: Eng
     const org = c.req.param('org').toLowerCase();
     const { email } = requireAdminRole(c, engine, org, { write: true, what: 'revoking a token' });
     const id = c.req.param('id');
-    const reason = await readRevokeReason(c);
+    const reason = await readRevokeReason(c, config.maxBodyBytes);
     // The owner's email (SPEC §6) commits with the revocation; a repeated revoke (changed: false) mails nobody.
     const orgData = Object.hasOwn(engine.data?.orgs ?? {}, org) ? engine.data?.orgs[org] : undefined;
     const { token, changed } = await store.revokeToken(

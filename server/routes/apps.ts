@@ -16,8 +16,11 @@ import {
   type Store,
   USAGE_DAYS,
 } from '../../engine/index.ts';
+import emptySchema from '../../schemas/empty-body.schema.json' with { type: 'json' };
 import type { AppEnv } from '../app.ts';
 import { requireAdminRole } from '../auth.ts';
+import { readBody, throwProblems } from '../body.ts';
+import type { ServerConfig } from '../config.ts';
 import { HttpError } from '../errors.ts';
 
 const iso = (x: number | null) => (x === null ? null : formatRfc3339(x));
@@ -141,7 +144,12 @@ async function usageExport(
  * `GET …/apps/{app}` (one app with its per-user usage).
  * @throws HttpError 403 `forbidden`; 404 `not_found` for an app neither connected in the org nor in the catalog.
  */
-export function registerAppRoutes(app: Hono<AppEnv>, store: Store, engine: Engine): void {
+export function registerAppRoutes(
+  app: Hono<AppEnv>,
+  store: Store,
+  engine: Engine,
+  config: Pick<ServerConfig, 'maxBodyBytes'>,
+): void {
   app.get('/admin/v1/orgs/:org/apps', async (c) => {
     const org = c.req.param('org').toLowerCase();
     requireAdminRole(c, engine, org, { write: false, what: 'listing connected apps' });
@@ -164,6 +172,8 @@ export function registerAppRoutes(app: Hono<AppEnv>, store: Store, engine: Engin
   app.post('/admin/v1/orgs/:org/apps/:op{usage:email}', async (c) => {
     const org = c.req.param('org').toLowerCase();
     const { email } = requireAdminRole(c, engine, org, { write: true, what: 'emailing the usage export' });
+    // It takes no body: none, or {} (schemas/empty-body.schema.json).
+    throwProblems((await readBody(c, config.maxBodyBytes, emptySchema, { optional: true })).problems);
     const now = nowSeconds();
     const e = await usageExport(store, engine, org, now);
     const n = composeUsageExport({ org, exportId: randomUUID(), requestedBy: email, at: now, ...e });
