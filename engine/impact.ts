@@ -15,8 +15,9 @@ import {
   tokenSettingsOf,
   withLive,
 } from './history.ts';
+import { mdEscape, oneLine } from './policy-diff.ts';
 import type { DecisionRecord, GoLiveRecord, Store, TokenKind, TokenRecord } from './store/store.ts';
-import { DAY, formatRfc3339, parseRfc3339 } from './time.ts';
+import { DAY, formatRfc3339, parseRfc3339, parseRfc3339Instant } from './time.ts';
 import type { DataDocument, SettingsEpoch } from './types.ts';
 
 /** One side of the replay: a policy repository directory and what was loaded from it. */
@@ -427,7 +428,15 @@ export async function replayImpact(opts: ImpactOptions): Promise<ImpactReport> {
   // With a registry the decisions stream through (a month of a busy log need not fit in memory); without one
   // they are read first, since the registry is rebuilt from them.
   let registry = opts.registry;
-  let source = opts.decisions as AsyncIterable<DecisionRecord>;
+  // Decisions after "now" are not part of the period before the change goes live (a report re-run for last
+  // week, an export taken later than --now): they are left out, of the registry too.
+  const untilMs = opts.now * 1000 + 999;
+  const inPeriod = async function* (
+    records: Iterable<DecisionRecord> | AsyncIterable<DecisionRecord>,
+  ): AsyncGenerator<DecisionRecord> {
+    for await (const r of records) if (r.at_ms <= untilMs) yield r;
+  };
+  let source: AsyncIterable<DecisionRecord> = inPeriod(opts.decisions);
   if (!registry) {
     const all: DecisionRecord[] = [];
     for await (const r of source) all.push(r);
@@ -444,6 +453,13 @@ export async function replayImpact(opts: ImpactOptions): Promise<ImpactReport> {
       counts.read += 1;
       if (r.input === null || r.input === undefined) {
         counts.skipped_no_input += 1;
+        continue;
+      }
+      // The record's org is what the report groups by; an input asking about another org is not this
+      // record's decision (a hand-edited or mixed export): replaying it would credit its flip to the wrong org.
+      const ctx = r.input.context as { org?: unknown } | undefined;
+      if (typeof ctx?.org !== 'string' || ctx.org.toLowerCase() !== r.org.toLowerCase()) {
+        counts.skipped_invalid += 1;
         continue;
       }
       const at = Math.floor(r.at_ms / 1000);
@@ -562,11 +578,18 @@ export async function* storeDecisions(
  * Reads a decisions file (`--decisions`): JSON lines, each one decision record — the store's
  * {@link DecisionRecord} (`at_ms`) or the admin API's wire record (`time`, RFC 3339) — or one whole page of
  * `GET /admin/v1/orgs/{org}/decisions` (`{"decisions": [...]}`). Blank lines are ignored; records before
- * `sinceMs` are dropped.
+ * `sinceMs` or after `untilMs` are dropped; a `decision_id` seen before is dropped (it counts once). `time`
+ * must be RFC 3339 with an offset.
  * @throws EngineError `invalid_input` naming the file and line of a line that is not such a record; `io_error`
  */
-export async function* readDecisionsFile(file: string, sinceMs?: number): AsyncGenerator<DecisionRecord> {
+export async function* readDecisionsFile(
+  file: string,
+  sinceMs?: number,
+  untilMs?: number,
+): AsyncGenerator<DecisionRecord> {
   let lineNo = 0;
+  // A decision exported twice (overlapping pages, an export appended to an older one) counts once.
+  const seen = new Set<string>();
   let lines: ReturnType<typeof createInterface>;
   try {
     lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
@@ -596,18 +619,25 @@ export async function* readDecisionsFile(file: string, sinceMs?: number): AsyncG
       for (const item of items) {
         const r = item as Record<string, unknown>;
         if (r === null || typeof r !== 'object') throw bad('a decision record must be a JSON object');
-        const atMs =
-          typeof r.at_ms === 'number'
-            ? r.at_ms
-            : typeof r.time === 'string'
-              ? Date.parse(r.time)
-              : Number.NaN;
+        let atMs = Number.NaN;
+        if (typeof r.at_ms === 'number') atMs = Number.isSafeInteger(r.at_ms) ? r.at_ms : Number.NaN;
+        else if (typeof r.time === 'string') {
+          // RFC 3339 only (Date.parse takes "11/15/2026" and local times, which would shift the window).
+          const t = parseRfc3339Instant(r.time);
+          if (t) atMs = t.seconds * 1000 + Number(t.fraction.slice(0, 3).padEnd(3, '0'));
+        }
         if (!Number.isFinite(atMs))
-          throw bad('a decision record needs "at_ms" (epoch ms) or "time" (RFC 3339)');
+          throw bad(
+            'a decision record needs "at_ms" (whole epoch milliseconds) or "time" (RFC 3339 with an offset, e.g. 2026-11-15T12:00:00Z)',
+          );
         for (const f of ['decision_id', 'org', 'action', 'reason'] as const)
           if (typeof r[f] !== 'string') throw bad(`a decision record needs "${f}" (a string)`);
         if (typeof r.decision !== 'boolean') throw bad('a decision record needs "decision" (true or false)');
         if (sinceMs !== undefined && atMs < sinceMs) continue;
+        // After "now" (--now): the report is of the period before the change would go live.
+        if (untilMs !== undefined && atMs > untilMs) continue;
+        if (seen.has(r.decision_id as string)) continue;
+        seen.add(r.decision_id as string);
         const input = r.input;
         yield {
           decision_id: r.decision_id as string,
@@ -640,11 +670,11 @@ const TOP = 10;
 
 function groupLines(title: string, groups: readonly FlipGroup[]): string[] {
   if (groups.length === 0) return [];
-  const width = Math.max(...groups.slice(0, TOP).map((g) => g.key.length), title.length);
+  const width = Math.max(...groups.slice(0, TOP).map((g) => oneLine(g.key).length), title.length);
   const out = [`    ${title.padEnd(width)}  allow→deny  deny→allow`];
   for (const g of groups.slice(0, TOP))
     out.push(
-      `    ${g.key.padEnd(width)}  ${String(g.allow_to_deny).padStart(10)}  ${String(g.deny_to_allow).padStart(10)}`,
+      `    ${oneLine(g.key).padEnd(width)}  ${String(g.allow_to_deny).padStart(10)}  ${String(g.deny_to_allow).padStart(10)}`,
     );
   if (groups.length > TOP) out.push(`    … and ${groups.length - TOP} more`);
   return out;
@@ -655,7 +685,7 @@ function tokenLine(t: AffectedToken): string {
   const who = t.service_account ? `service account ${t.service_account}, owner ${owner}` : `owner ${owner}`;
   const used = t.last_used_at ? `last used ${t.last_used_at}` : 'never used';
   const dates = t.old_expiry ? `, expires ${t.old_expiry} → ${t.new_expiry}` : '';
-  return `${t.id} (${who}, ${used}${dates})`;
+  return oneLine(`${t.id} (${who}, ${used}${dates})`);
 }
 
 /**
@@ -683,12 +713,12 @@ export function renderImpactText(r: ImpactReport): string {
       `  ${plural(d.drift, 'decision')} decided differently under the base than logged (revocations, joins, history; not this change)`,
     );
   for (const o of r.orgs) {
-    lines.push(`\n  ${o.org}: ${o.allow_to_deny} allow → deny, ${o.deny_to_allow} deny → allow`);
+    lines.push(`\n  ${oneLine(o.org)}: ${o.allow_to_deny} allow → deny, ${o.deny_to_allow} deny → allow`);
     lines.push(...groupLines('new reason', o.by_reason), ...groupLines('app', o.by_app));
     lines.push(...groupLines('user', o.by_user), ...groupLines('token owner', o.by_token_owner));
     for (const effect of [o.pats_revoked, o.service_account_tokens_stopped, o.expiry_earlier]) {
       if (!effect) continue;
-      lines.push(`    ${effect.sentence}`);
+      lines.push(`    ${oneLine(effect.sentence)}`);
       for (const t of effect.tokens.slice(0, 50)) lines.push(`      ${tokenLine(t)}`);
       if (effect.tokens.length > 50)
         lines.push(`      … and ${effect.tokens.length - 50} more (--format json lists all)`);
@@ -706,9 +736,8 @@ function mdTable(title: string, groups: readonly FlipGroup[]): string[] {
   return out;
 }
 
-function mdCell(s: string): string {
-  return s.replace(/[\\`*_|<>[\]]/g, (m) => `\\${m}`).replace(/\r?\n/g, ' ');
-}
+/** Markdown-safe text from the log (ids, reasons): no line breaks, no @-mentions, no markup. */
+const mdCell = mdEscape;
 
 /** The impact as Markdown for a pull-request comment: totals, per-org tables, token lists in `<details>`. */
 export function renderImpactMarkdown(r: ImpactReport): string {

@@ -2,19 +2,18 @@
 // uses, as a closed set of change kinds; renderers (text, Markdown, JSON); who may make each change (SPEC §1);
 // and reading a git ref's policy tree into a temporary directory without touching the work tree.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { x as untar } from 'tar';
+import { dirname, isAbsolute, join } from 'node:path';
 import { EngineError } from './errors.ts';
 import type { OrgHistory } from './history.ts';
 import { canonicalJson, normalizeSpec } from './normalize.ts';
 import type { DataDocument, OrgData } from './types.ts';
 
 /**
- * Every kind of change the diff reports (each one sentence, see {@link describeChange}). A closed set: a
- * settings difference that no kind covers cannot exist, since every field of the data document (DESIGN §1)
- * maps to one of these.
+ * Every kind of change the diff reports (each one sentence, see {@link describeChange}). A closed set; and no
+ * settings difference can pass undescribed: whatever difference of an org's data document (DESIGN §1) the
+ * specific kinds do not explain is reported as `other_change`, naming the fields.
  */
 export type ChangeKind =
   | 'org_added'
@@ -25,6 +24,7 @@ export type ChangeKind =
   | 'app_block_changed'
   | 'app_approved'
   | 'app_unapproved'
+  | 'app_approval_changed'
   | 'mode'
   | 'block_scope'
   | 'request_recipients'
@@ -43,6 +43,7 @@ export type ChangeKind =
   | 'super_admin_removed'
   | 'admin_added'
   | 'admin_removed'
+  | 'other_change'
   | 'settings_history';
 
 /** The kinds in the order they are listed within an org. */
@@ -55,6 +56,7 @@ export const CHANGE_KINDS: readonly ChangeKind[] = [
   'app_block_changed',
   'app_approved',
   'app_unapproved',
+  'app_approval_changed',
   'mode',
   'block_scope',
   'request_recipients',
@@ -73,6 +75,7 @@ export const CHANGE_KINDS: readonly ChangeKind[] = [
   'super_admin_removed',
   'admin_added',
   'admin_removed',
+  'other_change',
   'settings_history',
 ];
 
@@ -97,6 +100,8 @@ export interface PolicyChange {
   /** `request_recipients`: recipients added and removed. */
   added?: string[];
   removed?: string[];
+  /** `other_change`: the data document fields (DESIGN §1) that differ, e.g. `apps.notify`. */
+  paths?: string[];
 }
 
 /** The changes of one org. `status` is `added` (a new org file), `removed`, or `changed`. */
@@ -143,6 +148,24 @@ function saLabel(id: string, name: string | undefined): string {
 const q = (s: string | undefined | null): string => (s === undefined || s === null ? '(none)' : `"${s}"`);
 
 /**
+ * Text from a policy repository (names, reasons, notes, ids), a ref or an argument, made safe for one line of
+ * output: CR, LF, the Unicode line separators and other control characters become escapes (`\n`, `\r`,
+ * `\u2028`), so no value can start a line of its own — a forged diff line, or a GitHub Actions workflow command
+ * (`::error::`, `::add-mask::`) in a CI log.
+ */
+export function oneLine(s: string): string {
+  return s.replace(/[\p{Cc}\u2028\u2029]/gu, (c) =>
+    c === '\t'
+      ? c
+      : c === '\n'
+        ? '\\n'
+        : c === '\r'
+          ? '\\r'
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
  * The sentence of a change, in an admin's words (the README lists them all). Pure function of the change's
  * fields, so the JSON output and the text agree.
  */
@@ -164,6 +187,8 @@ export function describeChange(c: Omit<PolicyChange, 'message'>): string {
       return `${appLabel(c.id ?? '', c.name)} approved${c.note ? ` — note: ${c.note}` : ''}`;
     case 'app_unapproved':
       return `${appLabel(c.id ?? '', c.name)} no longer approved`;
+    case 'app_approval_changed':
+      return `${appLabel(c.id ?? '', c.name)} still approved; ${c.from} → ${c.to}`;
     case 'mode':
       return `mode: ${c.from} → ${c.to}`;
     case 'block_scope':
@@ -211,17 +236,113 @@ export function describeChange(c: Omit<PolicyChange, 'message'>): string {
       return `admin added: ${c.id}`;
     case 'admin_removed':
       return `admin removed: ${c.id}`;
+    case 'other_change':
+      return `other settings change: ${(c.paths ?? []).join(', ')} (no sentence covers it; only super admins may make it)`;
     case 'settings_history':
       return `settings history (history/ file) changed: ${c.from} → ${c.to} revisions (token expiry and the PAT sweep follow the new past, SPEC §5)`;
   }
 }
 
 function change(c: Omit<PolicyChange, 'message'>): PolicyChange {
-  return { ...c, message: describeChange(c) };
+  return { ...c, message: oneLine(describeChange(c)) };
 }
 
 const opt = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } =>
   (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+
+/** The data document paths (as segments) a change describes. */
+function coveredPaths(c: PolicyChange): string[][] {
+  const id = c.id ?? '';
+  switch (c.kind) {
+    case 'display_name':
+      return [['name']];
+    case 'app_blocked':
+    case 'app_unblocked':
+    case 'app_block_changed':
+      return [['apps', 'blocked', id]];
+    case 'app_approved':
+    case 'app_unapproved':
+    case 'app_approval_changed':
+      return [['apps', 'approved', id]];
+    case 'mode':
+      return [['apps', 'mode']];
+    case 'block_scope':
+      return [['apps', 'block_scope']];
+    case 'request_recipients':
+      return [['apps', 'notify']];
+    case 'external_webhook_rules':
+      return [['automation', 'external_webhook_rules']];
+    case 'personal_access_tokens':
+      return [['tokens', 'personal_access_tokens']];
+    case 'token_expiration':
+      return [
+        ['tokens', 'expiration'],
+        ['tokens', 'expiration_days'],
+      ];
+    case 'guests_api_via_apps':
+      return [['guests', 'api_via_apps']];
+    case 'guests_api_via_pats':
+      return [['guests', 'api_via_personal_access_tokens']];
+    case 'service_account_added':
+    case 'service_account_removed':
+      return [['service_accounts', id]];
+    case 'service_account_enabled':
+    case 'service_account_disabled':
+      return [['service_accounts', id, 'enabled']];
+    case 'service_account_owner':
+      return [['service_accounts', id, 'owner']];
+    case 'service_account_renamed':
+      return [['service_accounts', id, 'name']];
+    case 'super_admin_added':
+    case 'super_admin_removed':
+      return [['admins', 'super_admins', id]];
+    case 'admin_added':
+    case 'admin_removed':
+      return [['admins', 'admins', id]];
+    default:
+      return [];
+  }
+}
+
+/** Leaves of a normalized org (objects walked, anything else compared as canonical JSON), by path. */
+function leaves(value: unknown, path: string[], out: Map<string, { path: string[]; json: string }>): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) leaves(v, [...path, k], out);
+    return;
+  }
+  out.set(JSON.stringify(path), { path, json: canonicalJson(value) });
+}
+
+/** Every path whose value differs between two normalized orgs (present on one side only counts). */
+function differingPaths(base: OrgData, head: OrgData): string[][] {
+  const b = new Map<string, { path: string[]; json: string }>();
+  const h = new Map<string, { path: string[]; json: string }>();
+  leaves(base, [], b);
+  leaves(head, [], h);
+  const out: string[][] = [];
+  for (const [k, v] of h) if (b.get(k)?.json !== v.json) out.push(v.path);
+  for (const [k, v] of b) if (!h.has(k)) out.push(v.path);
+  return out;
+}
+
+/** The maps of the data document whose keys are ids (app ids, service account ids, emails). */
+const ID_MAPS = new Set([
+  'apps.blocked',
+  'apps.approved',
+  'service_accounts',
+  'admins.super_admins',
+  'admins.admins',
+]);
+
+/** `apps.approved["zoom-1"].note`: field names as they are, ids quoted. */
+function showPath(path: string[]): string {
+  let out = '';
+  for (const [i, seg] of path.entries()) {
+    const isId = ID_MAPS.has(path.slice(0, i).join('.')) || !/^[a-z][a-z_]*$/.test(seg);
+    out += isId ? `[${JSON.stringify(seg)}]` : `${i === 0 ? '' : '.'}${seg}`;
+  }
+  return out;
+}
 
 /**
  * The changes from `base` to `head` of one org's settings (both normalized, DESIGN §1). For a new org pass
@@ -284,8 +405,26 @@ export function diffOrg(base: OrgData, head: OrgData): PolicyChange[] {
       );
   }
   for (const [id, app] of Object.entries(base.apps.approved)) {
-    if (!Object.hasOwn(head.apps.approved, id))
+    if (!Object.hasOwn(head.apps.approved, id)) {
       out.push(change({ kind: 'app_unapproved', field: 'spec.apps.approved', id, ...opt('name', app.name) }));
+      continue;
+    }
+    const now = head.apps.approved[id] as { name?: string; note?: string };
+    if (app.name === now.name && app.note === now.note) continue;
+    const parts: [string, string][] = [];
+    if (app.name !== now.name) parts.push([`name ${q(app.name)}`, `name ${q(now.name)}`]);
+    if (app.note !== now.note) parts.push([`note ${q(app.note)}`, `note ${q(now.note)}`]);
+    out.push(
+      change({
+        kind: 'app_approval_changed',
+        field: 'spec.apps.approved',
+        id,
+        ...opt('name', now.name ?? app.name),
+        ...opt('note', now.note),
+        from: parts.map((p) => p[0]).join(', '),
+        to: parts.map((p) => p[1]).join(', '),
+      }),
+    );
   }
   if (base.apps.mode !== head.apps.mode)
     out.push(change({ kind: 'mode', field: 'spec.apps.mode', from: base.apps.mode, to: head.apps.mode }));
@@ -421,6 +560,15 @@ export function diffOrg(base: OrgData, head: OrgData): PolicyChange[] {
     'spec.admins.super_admins',
   );
   people(base.admins.admins, head.admins.admins, 'admin_added', 'admin_removed', 'spec.admins.admins');
+  // The catch-all: every field of the data document that differs and that no change above explains.
+  const covered = out.flatMap(coveredPaths);
+  const unexplained = differingPaths(base, head).filter(
+    (p) => !covered.some((c) => c.length <= p.length && c.every((seg, i) => seg === p[i])),
+  );
+  if (unexplained.length > 0)
+    out.push(
+      change({ kind: 'other_change', field: 'spec', paths: [...new Set(unexplained.map(showPath))].sort() }),
+    );
   const order = (k: ChangeKind) => CHANGE_KINDS.indexOf(k);
   // Stable: within a kind the order above (ids as the files list them) is kept.
   return out
@@ -504,7 +652,7 @@ export function checkAuthor(
   author: string,
   opts: { allowNewOrgs?: boolean } = {},
 ): AuthorProblem[] {
-  const email = author.trim().toLowerCase();
+  const email = oneLine(author.trim().toLowerCase());
   const problems: AuthorProblem[] = [];
   for (const o of diff.orgs) {
     if (o.status === 'added') {
@@ -549,25 +697,60 @@ function plural(n: number, one: string, many = `${one}s`): string {
 
 /** The diff for a terminal: one block per org, one line per change. */
 export function renderDiffText(diff: PolicyDiff): string {
-  const head = `policy diff ${diff.base.label} (${diff.base.revision}) → ${diff.head.label} (${diff.head.revision})\n`;
+  const head = oneLine(
+    `policy diff ${diff.base.label} (${diff.base.revision}) → ${diff.head.label} (${diff.head.revision})`,
+  ).concat('\n');
   if (!diff.changed) return `${head}no setting changes\n`;
   const lines = [head];
   for (const o of diff.orgs) {
     lines.push(
-      `\n${o.org}${o.name ? ` (${o.name})` : ''}: ${o.status === 'changed' ? plural(o.changes.length, 'change') : o.status}\n`,
+      `\n${oneLine(`${o.org}${o.name ? ` (${o.name})` : ''}`)}: ${o.status === 'changed' ? plural(o.changes.length, 'change') : o.status}\n`,
     );
-    for (const c of o.changes) lines.push(`  • ${c.message}\n`);
+    for (const c of o.changes) lines.push(`  • ${oneLine(c.message)}\n`);
   }
   return lines.join('');
 }
 
-/** Escapes text for a Markdown table cell or list item (pipes, backticks, angle brackets, newlines). */
+/**
+ * Escapes text for a Markdown table cell or list item: line breaks become `\n` ({@link oneLine}), an `@` that
+ * could start a mention (`@team`, not the `@` inside an email) gets a zero-width space after it so nobody is
+ * notified by a name or reason, and pipes, backticks, emphasis, brackets and angle brackets are backslashed.
+ */
 export function mdEscape(s: string): string {
-  return s.replace(/[\\`*_|<>[\]]/g, (m) => `\\${m}`).replace(/\r?\n/g, ' ');
+  return oneLine(s)
+    .replace(/(?<![A-Za-z0-9])@/g, '@\u200b')
+    .replace(/[\\`*_|<>[\]#~]/g, (m) => `\\${m}`);
 }
 
-/** The diff as Markdown for a pull-request comment: a heading per org and a bullet per change. */
-export function renderDiffMarkdown(diff: PolicyDiff): string {
+/**
+ * The author check as Markdown (`### Author check`): the sentence that the author may make every change, or a
+ * bullet per change they may not make — escaped like the diff (no line breaks, no @-mentions, no markup).
+ */
+export function renderAuthorMarkdown(email: string, problems: readonly { message: string }[]): string {
+  return `\n### Author check\n\n${
+    problems.length === 0
+      ? `${mdEscape(email)} may make every change above (SPEC §1 roles in the base revision).\n`
+      : `${problems.map((p) => `- :x: ${mdEscape(p.message)}`).join('\n')}\n`
+  }`;
+}
+
+/**
+ * The diff as Markdown for a pull-request comment: a heading per org and a bullet per change; then
+ * `extras.after` (Markdown already rendered, e.g. the impact report) and, with `extras.author`, the author
+ * check ({@link renderAuthorMarkdown}).
+ */
+export function renderDiffMarkdown(
+  diff: PolicyDiff,
+  extras: { after?: string; author?: { email: string; problems: readonly { message: string }[] } } = {},
+): string {
+  return (
+    renderChangesMarkdown(diff) +
+    (extras.after ?? '') +
+    (extras.author ? renderAuthorMarkdown(extras.author.email, extras.author.problems) : '')
+  );
+}
+
+function renderChangesMarkdown(diff: PolicyDiff): string {
   const lines = [
     `### Policy changes\n\n\`${mdEscape(diff.base.label)}\` (${diff.base.revision}) → \`${mdEscape(diff.head.label)}\` (${diff.head.revision})\n`,
   ];
@@ -584,42 +767,106 @@ export function renderDiffMarkdown(diff: PolicyDiff): string {
   return lines.join('');
 }
 
-function run(cmd: string, args: string[], opts: { stdoutTo?: NodeJS.WritableStream } = {}): Promise<string> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      ...(opts.env ? { env: opts.env } : {}),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    if (opts.stdoutTo) child.stdout.pipe(opts.stdoutTo);
-    else child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0) resolvePromise(Buffer.concat(out).toString('utf8'));
+      if (code === 0) resolvePromise(Buffer.concat(out));
       else reject(new Error(Buffer.concat(err).toString('utf8').trim() || `${cmd} exited with ${code}`));
     });
+    if (opts.input !== undefined) {
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(opts.input);
+    }
   });
 }
 
 /** A policy tree of a git ref, extracted to a temporary directory: remove it with `cleanup()`. */
 export interface GitTree {
-  /** The policy repository root inside the temporary directory (`<tmp>/<path>`). */
+  /** The policy repository root inside the temporary directory. */
   dir: string;
   /** The full commit id the ref resolved to. */
   commit: string;
   cleanup(): Promise<void>;
 }
 
+/** The full commit id `ref` names in the git repository `repo`, or null (not a commit, no repository, no git). */
+export async function resolveCommit(repo: string, ref: string): Promise<string | null> {
+  try {
+    const id = (
+      await run('git', [
+        '-C',
+        repo,
+        'rev-parse',
+        '--verify',
+        '--quiet',
+        '--end-of-options',
+        `${ref}^{commit}`,
+      ])
+    )
+      .toString('utf8')
+      .trim();
+    return /^[0-9a-f]{40,64}$/.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `--path` as a path inside the repository: `.`, `./` and trailing slashes name the top; anything else is kept
+ * exactly as written (`.policy` stays `.policy`). An absolute path or a `..` segment is refused.
+ * @returns the path without `./` prefix and trailing slashes, `''` for the top, or null when refused
+ */
+export function normalizeTreePath(path: string): string | null {
+  if (path === '') return '';
+  if (isAbsolute(path) || /^[A-Za-z]:/.test(path) || path.includes('\\')) return null;
+  let p = path.replace(/\/+$/, '');
+  while (p.startsWith('./')) p = p.slice(2).replace(/^\/+/, '');
+  if (p === '.' || p === '') return '';
+  const segments = p.split(/\/+/);
+  if (segments.some((s) => s === '..' || s === '.')) return null;
+  return segments.join('/');
+}
+
+/** A file name of a tree that could leave the temporary directory (a crafted tree object). */
+const unsafeName = (name: string): boolean =>
+  name === '' ||
+  isAbsolute(name) ||
+  name.split('/').some((s) => s === '..' || s === '.' || s === '' || s === '.git');
+
 /**
  * Extracts the tree of `ref` (below `path`, default the whole tree) of the git repository `repo` into a new
- * temporary directory with `git archive`: the user's work tree, index and HEAD are never touched.
- * @throws EngineError `io_error` when git is missing, `ref` is not a commit of `repo`, or `path` is not in it
+ * temporary directory, reading the objects themselves (`git ls-tree` + `git cat-file --batch`): no
+ * `.gitattributes` applies (`export-ignore` cannot hide a file from the diff, no eol or filter conversion) and
+ * the user's work tree, index and HEAD are never touched.
+ * @throws EngineError `io_error` when git is missing, `ref` is not a commit of `repo`, or `path` is not a
+ *   directory of it; also when `path` is absolute or has a `..` segment
  */
 export async function readGitTree(repo: string, ref: string, path = '.'): Promise<GitTree> {
+  const sub = normalizeTreePath(path);
+  if (sub === null)
+    throw new EngineError('io_error', [
+      {
+        message: `--path ${JSON.stringify(path)} must be a relative path inside the repository, without ".." (e.g. policy)`,
+      },
+    ]);
   let commit: string;
   try {
-    commit = (
-      await run('git', ['-C', repo, 'rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])
-    ).trim();
+    commit = (await run('git', ['-C', repo, 'rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`]))
+      .toString('utf8')
+      .trim();
   } catch (err) {
     throw new EngineError(
       'io_error',
@@ -633,20 +880,51 @@ export async function readGitTree(repo: string, ref: string, path = '.'): Promis
   }
   const tmp = await mkdtemp(join(tmpdir(), 'appwarden-diff-'));
   const cleanup = () => rm(tmp, { recursive: true, force: true });
-  const sub = path.replace(/^\.\/?/, '').replace(/\/+$/, '');
+  const root = join(tmp, 'tree');
   try {
-    const unpack = untar({ cwd: tmp });
-    const done = new Promise<void>((ok, fail) => {
-      unpack.on('finish', () => ok());
-      unpack.on('error', fail);
-    });
-    // When git fails (a --path the commit does not have) the unpacker errors on its empty input as well:
-    // observe that rejection at once so it is never unhandled, and report git's own error first.
-    done.catch(() => undefined);
-    await run('git', ['-C', repo, 'archive', '--format=tar', commit, ...(sub ? ['--', sub] : [])], {
-      stdoutTo: unpack,
-    });
-    await done;
+    const treeish = sub ? `${commit}:${sub}` : `${commit}^{tree}`;
+    let type = '';
+    try {
+      type = (await run('git', ['-C', repo, 'cat-file', '-t', '--end-of-options', treeish]))
+        .toString('utf8')
+        .trim();
+    } catch {
+      type = '';
+    }
+    if (type !== 'tree')
+      throw new Error(`pathspec '${sub}' did not match any directory of commit ${commit.slice(0, 12)}`);
+    const listing = (await run('git', ['-C', repo, 'ls-tree', '-r', '-z', '--full-name', treeish]))
+      .toString('utf8')
+      .split('\0')
+      .filter((e) => e !== '');
+    const entries: { mode: string; oid: string; name: string }[] = [];
+    for (const e of listing) {
+      const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(e);
+      if (!m) throw new Error(`unexpected git ls-tree line ${JSON.stringify(e)}`);
+      const [, mode, kind, oid, name] = m as unknown as [string, string, string, string, string];
+      if (kind !== 'blob') continue; // submodules (commits) have no files here
+      if (unsafeName(name)) throw new Error(`the tree has an unsafe file name ${JSON.stringify(name)}`);
+      entries.push({ mode, oid, name });
+    }
+    await mkdir(root, { recursive: true });
+    if (entries.length > 0) {
+      const out = await run('git', ['-C', repo, 'cat-file', '--batch'], {
+        input: `${entries.map((e) => e.oid).join('\n')}\n`,
+      });
+      let at = 0;
+      for (const e of entries) {
+        const nl = out.indexOf(0x0a, at);
+        const header = out.subarray(at, nl).toString('utf8').split(' ');
+        if (header[0] !== e.oid || header[1] !== 'blob') throw new Error(`git cat-file: ${header.join(' ')}`);
+        const size = Number(header[2]);
+        const body = out.subarray(nl + 1, nl + 1 + size);
+        at = nl + 1 + size + 1;
+        const file = join(root, e.name);
+        await mkdir(dirname(file), { recursive: true });
+        if (e.mode === '120000') await symlink(body.toString('utf8'), file);
+        else await writeFile(file, body, { mode: e.mode === '100755' ? 0o755 : 0o644 });
+      }
+    }
   } catch (err) {
     await cleanup();
     throw new EngineError(
@@ -659,5 +937,5 @@ export async function readGitTree(repo: string, ref: string, path = '.'): Promis
       { cause: err },
     );
   }
-  return { dir: sub ? join(tmp, sub) : tmp, commit, cleanup };
+  return { dir: root, commit, cleanup };
 }

@@ -1,5 +1,6 @@
 // `appwarden diff <base> <head>`: the semantic diff of two policy repositories (directories or git refs), with
 // `--impact` replay on the decision log, `--author` role check (SPEC §1) and text / Markdown / JSON output.
+import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -32,6 +33,7 @@ import {
   type Store,
   storeDecisions,
 } from '../engine/index.ts';
+import { oneLine } from './cli-test.ts';
 
 /** Where the command writes, and how it reports its exit code to the CLI's `main`. */
 export interface DiffCommandContext {
@@ -53,6 +55,7 @@ interface DiffOptions {
   failOnDenyFlips?: number;
   author?: string;
   allowNewOrgs?: boolean;
+  refs?: boolean;
 }
 
 function nonNegative(value: string): number {
@@ -69,8 +72,10 @@ export function parseSince(value: string, now: number): number | null {
 
 const HELP = `
 <base> and <head> are each a policy repository directory or, when not a directory, a git ref (branch, tag,
-commit) of the repository --repo, read with git archive into a temporary directory (the work tree is never
-touched); --path names the policy repository inside it.
+commit) of the repository --repo, read from git's objects into a temporary directory (the work tree is never
+touched, .gitattributes never applies); --path names the policy repository inside it. A name that is both a
+directory and a commit (a directory called HEAD) is refused as ambiguous: write ./HEAD for the directory, or
+pass --refs, which reads both sides as git refs and never as directories (what CI should run).
 
 Impact (--impact): re-evaluates the decision log of the period under base and head with the server's Wasm,
 each decision at its own time, and reports the decisions whose outcome differs (allow → deny, deny → allow)
@@ -83,9 +88,9 @@ super admins of the org anything of it, admins only spec.guests, nobody else any
 --allow-new-orgs (no one in the base can authorize it).
 
 Examples:
-  appwarden diff origin/main HEAD --path policy --format markdown
+  appwarden diff origin/main HEAD --refs --path policy --format markdown
   appwarden diff ../policy-main . --impact --store var/appwarden.db --since 30d --fail-on-deny-flips 100
-  appwarden diff origin/main HEAD --author dana.whitfield@acme.example
+  appwarden diff origin/main HEAD --refs --author dana.whitfield@acme.example
 
 Exit codes: 0 done (with or without changes), 1 a side is invalid, changes with --exit-code, more allow → deny
 flips than --fail-on-deny-flips, or the author may not make a change; 2 usage or runtime error.`;
@@ -101,6 +106,10 @@ export function registerDiffCommand(program: Command, ctx: DiffCommandContext): 
     .argument('<head>', 'the head: a policy directory or a git ref (e.g. HEAD)')
     .option('--repo <dir>', 'the git repository refs are read from', '.')
     .option('--path <dir>', 'the policy repository inside the git repository (refs only)', '.')
+    .option(
+      '--refs',
+      'both sides are git refs of --repo, never directories (for CI: a pull request cannot shadow a ref)',
+    )
     .addOption(
       new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'),
     )
@@ -117,6 +126,17 @@ export function registerDiffCommand(program: Command, ctx: DiffCommandContext): 
     .action(async (base: string, head: string, opts: DiffOptions) => {
       ctx.exit(await runDiff(base, head, opts, ctx.io));
     });
+}
+
+/** The commit `ref` names in the git repository `repo`, or null (not a commit, not a repository, no git). */
+function resolveCommit(repo: string, ref: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      ['-C', repo, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
+      (err, stdout) => resolve(err ? null : stdout.trim() || null),
+    );
+  });
 }
 
 const isDir = (p: string): boolean => {
@@ -137,6 +157,11 @@ async function runDiff(
   opts: DiffOptions,
   io: DiffCommandContext['io'],
 ): Promise<number> {
+  if (opts.author !== undefined && opts.author.trim() === '') {
+    // An empty email (an unset variable in a CI script) would check nobody: refuse rather than pass.
+    io.stderr('--author needs an email; it is empty (is the variable that holds it set?)\n');
+    return 2;
+  }
   let now = nowSeconds();
   if (opts.now !== undefined) {
     const t = parseRfc3339(opts.now);
@@ -162,8 +187,19 @@ async function runDiff(
   const trees: GitTree[] = [];
   try {
     const sides: { dir: string; label: string }[] = [];
+    const dirSide: boolean[] = [];
     for (const arg of [baseArg, headArg]) {
-      if (isDir(arg)) sides.push({ dir: arg, label: arg });
+      const asDir = !opts.refs && isDir(arg);
+      // A directory named like a ref (a pull request can commit a directory `HEAD` or `origin/main`) must not
+      // silently replace the ref: a name that is both is an error unless written as a path (./HEAD, /abs).
+      if (asDir && !/^(\.{1,2}\/|\/)/.test(arg) && (await resolveCommit(opts.repo, arg)) !== null) {
+        io.stderr(
+          `ambiguous: ${oneLine(arg)} is both a directory and a commit of the git repository ${oneLine(opts.repo)}; write ./${oneLine(arg)} for the directory or pass --refs for git refs\n`,
+        );
+        return 2;
+      }
+      dirSide.push(asDir);
+      if (asDir) sides.push({ dir: arg, label: arg });
       else {
         const tree = await readGitTree(opts.repo, arg, opts.path);
         trees.push(tree);
@@ -186,15 +222,15 @@ async function runDiff(
         if (!isEngineError(err)) throw err;
         // Issues are reported like `validate`: relative to where the command runs for a directory, and for a ref
         // relative to the git repository's root (the paths of the work tree, which annotations need).
-        const shown = isDir([baseArg, headArg][i] as string) ? side.dir : opts.path;
-        for (const issue of err.issues) io.stderr(`${formatIssue(located(issue, shown))}\n`);
+        const shown = dirSide[i] ? side.dir : opts.path;
+        for (const issue of err.issues) io.stderr(`${oneLine(formatIssue(located(issue, shown)))}\n`);
         if (['invalid_policy', 'invalid_history'].includes(err.code)) {
           io.stderr(
-            `${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}; the ${which} ${side.label} is not valid\n`,
+            `${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}; the ${which} ${oneLine(side.label)} is not valid\n`,
           );
           return 1;
         }
-        io.stderr(`cannot read the ${which} ${side.label} (${err.code})\n`);
+        io.stderr(`cannot read the ${which} ${oneLine(side.label)} (${err.code})\n`);
         return 2;
       }
     }
@@ -219,16 +255,16 @@ async function runDiff(
       code = 1;
     }
     if (problems.length > 0) {
-      for (const p of problems) io.stderr(`${p.message}\n`);
+      for (const p of problems) io.stderr(`${oneLine(p.message)}\n`);
       io.stderr(
-        `${problems.length} change${problems.length === 1 ? '' : 's'} that ${opts.author} may not make\n`,
+        `${problems.length} change${problems.length === 1 ? '' : 's'} that ${oneLine((opts.author ?? '').trim().toLowerCase())} may not make\n`,
       );
       code = 1;
     }
     return code;
   } catch (err) {
     if (!isEngineError(err)) throw err;
-    for (const issue of err.issues) io.stderr(`${formatIssue(issue)}\n`);
+    for (const issue of err.issues) io.stderr(`${oneLine(formatIssue(issue))}\n`);
     return 2;
   } finally {
     for (const t of trees) await t.cleanup();
@@ -256,14 +292,15 @@ async function impactOf(
     try {
       return await replayImpact({
         ...sides,
-        decisions: readDecisionsFile(opts.decisions, since * 1000),
+        decisions: readDecisionsFile(opts.decisions, since * 1000, now * 1000 + 999),
         now,
         since,
       });
     } catch (err) {
-      if (isEngineError(err, 'invalid_input')) {
-        for (const issue of err.issues) io.stderr(`${formatIssue(issue)}\n`);
-        return 1;
+      if (isEngineError(err, 'invalid_input') || isEngineError(err, 'io_error')) {
+        // A malformed export is an input error (exit 2), not a finding about the change (exit 1).
+        for (const issue of err.issues) io.stderr(`${oneLine(formatIssue(issue))}\n`);
+        return 2;
       }
       throw err;
     }
@@ -293,7 +330,7 @@ function output(
 ): void {
   const author = opts.author
     ? {
-        email: opts.author.toLowerCase(),
+        email: opts.author.trim().toLowerCase(),
         ok: problems.length === 0,
         problems: problems.map((p) => ({
           org: p.org,
@@ -311,17 +348,16 @@ function output(
     return;
   }
   if (opts.format === 'markdown') {
-    let md = renderDiffMarkdown(diff);
-    if (impact) md += renderImpactMarkdown(impact);
-    if (author) {
-      md += `\n### Author check\n\n`;
-      md += author.ok
-        ? `${author.email} may make every change above (SPEC §1 roles in the base revision).\n`
-        : `${author.problems.map((p) => `- :x: ${p.message.replace(/[\\`*_|<>[\]]/g, (m) => `\\${m}`)}`).join('\n')}\n`;
-    }
-    io.stdout(md);
+    // The author check is escaped like the diff: no line breaks, no @-mentions, no markup from a name or reason.
+    io.stdout(
+      renderDiffMarkdown(diff, {
+        ...(impact ? { after: renderImpactMarkdown(impact) } : {}),
+        ...(author ? { author } : {}),
+      }),
+    );
     return;
   }
   io.stdout(renderDiffText(diff) + (impact ? renderImpactText(impact) : ''));
-  if (author?.ok) io.stdout(`\nauthor ${author.email} may make every change (roles of the base revision)\n`);
+  if (author?.ok)
+    io.stdout(`\nauthor ${oneLine(author.email)} may make every change (roles of the base revision)\n`);
 }

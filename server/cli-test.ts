@@ -27,6 +27,24 @@ export interface TestCommandContext {
 const junit = ((junitModule as unknown as { default?: Builder }).default ??
   junitModule) as unknown as Builder;
 
+/**
+ * Text from a policy repository (case names, descriptions, reasons, names) or an argument, made safe for one
+ * line of output: CR, LF, the Unicode line separators and other control characters become escapes (`\n`,
+ * `\r`, `\u2028`), so no value can print a line of its own — in a CI log, a workflow command (`::error::`,
+ * `::add-mask::`). The engine's diff renderers do the same.
+ */
+export function oneLine(s: string): string {
+  return s.replace(/[\p{Cc}\u2028\u2029]/gu, (c) =>
+    c === '\t'
+      ? c
+      : c === '\n'
+        ? '\\n'
+        : c === '\r'
+          ? '\\r'
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** A GitHub Actions workflow command's message, escaped as the runner requires (`%`, CR, LF). */
 export function escapeGithubData(text: string): string {
   return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
@@ -89,17 +107,21 @@ function under(dir: string, file: string): string {
 
 /** `allow (allowed)` / `deny (app_blocked)`; reason left out when the case does not name one. */
 function wantText(want: PolicyTestWant): string {
-  return `${want.decision ? 'allow' : 'deny'}${want.reason ? ` (${want.reason})` : ''}`;
+  return oneLine(`${want.decision ? 'allow' : 'deny'}${want.reason ? ` (${want.reason})` : ''}`);
 }
 
 function gotText(c: PolicyTestCaseResult): string {
-  return `${c.got.decision ? 'allow' : 'deny'} (${c.got.reason}: ${c.got.message})`;
+  return oneLine(`${c.got.decision ? 'allow' : 'deny'} (${c.got.reason}: ${c.got.message})`);
 }
 
-/** The lines explaining a failure: expected, got, and every other field that differs. */
+/**
+ * The lines explaining a failure: expected, got, and every other field that differs. Each is one line
+ * ({@link oneLine}): names, reasons and messages come from the repository under review, and a line break in
+ * one would let it print a line of its own — in a CI log, a workflow command.
+ */
 function failureLines(c: PolicyTestCaseResult): string[] {
   const others = c.mismatches.filter((m) => !m.startsWith('decision:') && !m.startsWith('reason:'));
-  return [`expected: ${wantText(c.want)}`, `got:      ${gotText(c)}`, ...others];
+  return [`expected: ${wantText(c.want)}`, `got:      ${gotText(c)}`, ...others.map(oneLine)];
 }
 
 /** Milliseconds as seconds, to the millisecond (JUnit `time`). */
@@ -116,19 +138,19 @@ function count(n: number, word: string): string {
 export function renderTestText(run: PolicyTestRun, dir: string): string {
   const out: string[] = [];
   for (const suite of run.suites) {
-    out.push(`${under(dir, suite.file)}${suite.description ? ` — ${suite.description}` : ''}`);
+    out.push(oneLine(`${under(dir, suite.file)}${suite.description ? ` — ${suite.description}` : ''}`));
     for (const c of suite.cases) {
       if (c.passed) {
-        out.push(`  ✓ ${c.name}`);
+        out.push(`  ✓ ${oneLine(c.name)}`);
         continue;
       }
-      out.push(`  ✗ ${c.name}`, `      at ${under(dir, c.file)}:${c.line}`);
+      out.push(`  ✗ ${oneLine(c.name)}`, `      at ${oneLine(under(dir, c.file))}:${c.line}`);
       for (const line of failureLines(c)) out.push(`      ${line}`);
     }
     out.push('');
   }
   out.push(
-    `${count(run.total, 'case')} in ${count(run.suites.length, 'suite')}: ${run.passed} passed, ${run.failed} failed (revision ${run.revision}, ${(run.durationMs / 1000).toFixed(2)} s)`,
+    `${count(run.total, 'case')} in ${count(run.suites.length, 'suite')}: ${run.passed} passed, ${run.failed} failed (revision ${oneLine(run.revision)}, ${(run.durationMs / 1000).toFixed(2)} s)`,
   );
   return `${out.join('\n')}\n`;
 }
@@ -219,7 +241,7 @@ async function runTests(dir: string, opts: TestOptions, io: TestCommandContext['
     io.stderr(
       opts.filter === undefined
         ? `no policy test cases in ${join(dir, 'tests')}/ (add tests/*.yaml: docs/policy-tests.md)\n`
-        : `no policy test case name contains ${JSON.stringify(opts.filter)}\n`,
+        : `no policy test case name contains ${oneLine(JSON.stringify(opts.filter))}\n`,
     );
     return 2;
   }
@@ -257,7 +279,9 @@ function reportLoadError(
   const issues = err.issues.map((i) =>
     i.file && !isAbsolute(i.file) ? { ...i, file: join(dir, i.file) } : i,
   );
-  for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
-  io.stderr(`cannot run the policy tests of ${dir}: ${count(issues.length, 'problem')} (${err.code})\n`);
+  for (const i of issues) io.stderr(`${oneLine(formatIssue(i))}\n`);
+  io.stderr(
+    `cannot run the policy tests of ${oneLine(dir)}: ${count(issues.length, 'problem')} (${err.code})\n`,
+  );
   if (opts.format === 'github') for (const i of issues) io.stdout(issueAnnotation(i, err.code));
 }

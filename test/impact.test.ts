@@ -356,8 +356,66 @@ test('--decisions: the admin API export (pages as JSON lines) replays to the sam
   const bad = join(tmp, 'bad.jsonl');
   writeFileSync(bad, '{"decision_id":"x"}\n');
   const r = await cli(['diff', exampleRepo, head, '--impact', '--decisions', bad]);
-  assert.is(r.code, 1);
-  assert.match(r.stderr, /bad\.jsonl:1: a decision record needs "at_ms" \(epoch ms\) or "time"/);
+  assert.is(r.code, 2); // an input error, not a finding about the change
+  assert.match(
+    r.stderr,
+    /bad\.jsonl:1: a decision record needs "at_ms" \(whole epoch milliseconds\) or "time"/,
+  );
+});
+
+// Review finding 6: records after --now, non-RFC 3339 times, repeated ids and records whose org is not their
+// input's org must not shape the report; a malformed line is a usage/input error (exit 2).
+test('--decisions: after --now left out, RFC 3339 only, a repeated decision counts once, org mismatch skipped', async () => {
+  const head = await headRepo();
+  const records = readFileSync(exportPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l) => (JSON.parse(l) as { decisions: Record<string, unknown>[] }).decisions);
+  const now = formatRfc3339(NOW + 3600);
+  const run = async (name: string, lines: unknown[]) => {
+    const file = join(tmp, name);
+    writeFileSync(file, `${lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')}\n`);
+    return cli([
+      'diff',
+      exampleRepo,
+      head,
+      '--impact',
+      '--decisions',
+      file,
+      '--now',
+      now,
+      '--format',
+      'json',
+    ]);
+  };
+  const plain = await run('plain.jsonl', records);
+  assert.is(plain.code, 0, plain.stderr);
+  const before = (JSON.parse(plain.stdout) as { impact: ImpactReport }).impact;
+  assert.is(before.decisions.replayed, 14);
+  assert.is(before.allow_to_deny, 9);
+  const flip = records.find((r) => r.org === 'acme.example' && r.resource_id === SLACK) as Record<
+    string,
+    unknown
+  >;
+  assert.ok(flip);
+  const later = { ...flip, decision_id: 'after-now', time: formatRfc3339(NOW + 7200) };
+  const otherOrg = { ...flip, decision_id: 'wrong-org', org: 'globex.example' };
+  const twice = await run('twice.jsonl', [...records, ...records, later, otherOrg]);
+  assert.is(twice.code, 0, twice.stderr);
+  const after = (JSON.parse(twice.stdout) as { impact: ImpactReport }).impact;
+  assert.is(after.decisions.replayed, 14); // duplicates once, the record after --now not at all
+  assert.is(after.allow_to_deny, 9);
+  assert.is(after.decisions.skipped_invalid, before.decisions.skipped_invalid + 1); // the org mismatch
+  assert.is(after.orgs.find((o) => o.org === 'globex.example')?.allow_to_deny, 4);
+  // A time Date.parse would take but RFC 3339 does not (no offset; US date): refused, exit 2.
+  for (const time of ['11/15/2026', '2026-11-15T12:00:00', '2026-11-15']) {
+    const r = await run('badtime.jsonl', [{ ...flip, time }]);
+    assert.is(r.code, 2, time);
+    assert.match(r.stderr, /badtime\.jsonl:1: a decision record needs .*RFC 3339/);
+  }
+  const notJson = await run('notjson.jsonl', [records[0], '{oops']);
+  assert.is(notJson.code, 2);
+  assert.match(notJson.stderr, /notjson\.jsonl:2: not JSON/);
 });
 
 test('--fail-on-deny-flips n: exit 1 only when allow → deny flips exceed n', async () => {

@@ -209,17 +209,87 @@ test('every sentence kind, per org, in an admin’s words', async () => {
     'admin added: helpdesk@acme.example',
   ])
     assert.ok(reverse.includes(line), `missing: ${line}\n${reverse.join('\n')}`);
-  // Every kind of the closed set was produced by one of the two directions.
+  // Every kind of the closed set was produced by one of the two directions (the approved apps' name / note
+  // and the catch-all: the next test).
   const seen = new Set<ChangeKind>([...diff.orgs, ...back.orgs].flatMap((o) => o.changes.map((c) => c.kind)));
   assert.equal(
     CHANGE_KINDS.filter((k) => !seen.has(k)),
-    [],
+    ['app_approval_changed', 'other_change'],
   );
   // Every change names the policy field it touches (what --author reads).
   assert.ok(
     acme.changes.every(
       (c) => c.field.startsWith('spec.') || c.field === 'metadata.name' || c.field === 'history',
     ),
+  );
+});
+
+// Review finding 3: an approved app's name / note, a blocked app's name, and any difference no sentence covers
+// (here a reordered notify list) are changes, and --author lets only super admins make them.
+test("approved apps' name and note, blocked apps' name, and a catch-all other_change; --author guards them", async () => {
+  const b = writeRepo(join(tmp, 'names-base'), {
+    'orgs/acme.yaml': BASE_ACME.replace('notify: [super_admins]', 'notify: [super_admins, it@acme.example]'),
+  });
+  const h = writeRepo(join(tmp, 'names-head'), {
+    'orgs/acme.yaml': BASE_ACME.replace('notify: [super_admins]', 'notify: [it@acme.example, super_admins]')
+      .replace('        name: Dropbox\n', '        name: Dropbox Basic\n')
+      .replace(
+        '      - id: slack-1\n        name: Slack\n',
+        '      - id: slack-1\n        name: Slack Enterprise\n        note: chat\n',
+      ),
+  });
+  const diff = await jsonDiff(b, h);
+  const changes = diff.orgs.find((o) => o.org === 'acme.example')?.changes ?? [];
+  assert.equal(
+    changes.map((c) => [c.kind, c.message]),
+    [
+      ['app_block_changed', 'app Dropbox Basic (111) still blocked; name "Dropbox" → name "Dropbox Basic"'],
+      [
+        'app_approval_changed',
+        'app Slack Enterprise (slack-1) still approved; name "Slack", note (none) → name "Slack Enterprise", note "chat"',
+      ],
+      [
+        'other_change',
+        'other settings change: apps.notify (no sentence covers it; only super admins may make it)',
+      ],
+    ],
+  );
+  assert.equal(changes[2]?.paths, ['apps.notify']);
+  const admin = await cli(['diff', b, h, '--author', 'lee@acme.example']);
+  assert.is(admin.code, 1);
+  assert.match(admin.stderr, /3 changes that lee@acme\.example may not make/);
+  assert.is((await cli(['diff', b, h, '--author', 'dana@acme.example'])).code, 0);
+});
+
+// Review finding 4: names, reasons and notes from the repository never start a line of their own (a forged
+// diff line, a GitHub workflow command) and never @-mention anyone in the PR comment.
+test('line breaks and @-mentions in names and reasons are escaped in text, Markdown and author messages', async () => {
+  const b = writeRepo(join(tmp, 'inject-base'), { 'orgs/acme.yaml': BASE_ACME });
+  const h = writeRepo(join(tmp, 'inject-head'), {
+    'orgs/acme.yaml': BASE_ACME.replace(
+      '        reason: files leave the company\n',
+      '        reason: "ok\\r\\n::error::forged\\n- app Evil unblocked @acme/security-team"\n',
+    ),
+  });
+  for (const format of ['text', 'markdown']) {
+    const r = await cli(['diff', b, h, '--format', format, '--author', 'ann@acme.example']);
+    assert.is(r.code, 1);
+    for (const out of [r.stdout, r.stderr]) {
+      assert.ok(!out.includes('\r'), format);
+      assert.ok(!out.split('\n').some((l) => /^\s*(::error::|- app Evil)/.test(l)), `${format}:\n${out}`);
+    }
+    assert.match(
+      r.stdout,
+      format === 'text' ? 'ok\\r\\n::error::forged\\n- app Evil' : 'ok\\\\r\\\\n::error::forged',
+    );
+    assert.match(r.stderr, 'ok\\r\\n::error::forged\\n- app Evil unblocked @acme/security-team');
+  }
+  const md = await cli(['diff', b, h, '--format', 'markdown', '--author', 'ann@acme.example']);
+  assert.ok(!/(^|[^A-Za-z0-9])@acme\/security-team/.test(md.stdout), md.stdout);
+  assert.match(md.stdout, '@\u200bacme/security-team');
+  assert.match(
+    md.stdout,
+    /### Author check\n\n- :x: acme\.example: ann@acme\.example may not make this change: .*ok\\\\r\\\\n/,
   );
 });
 
@@ -400,7 +470,103 @@ test('--author: the role matrix, judged on the base revision', async () => {
   );
 });
 
+// Review finding 1: a pull request can commit a directory named HEAD or origin/main; it must not replace the ref.
+test('a directory named like a ref is ambiguous (exit 2); --refs reads refs only; ./HEAD is the directory', async () => {
+  const repo = join(tmp, 'shadow');
+  writeRepo(repo, { 'orgs/acme.yaml': BASE_ACME });
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'base');
+  writeFileSync(
+    join(repo, 'orgs/acme.yaml'),
+    BASE_ACME.replace('personal_access_tokens: enabled', 'personal_access_tokens: disabled'),
+  );
+  // The attacker's trees: HEAD/ is a copy of the base (so the diff would look empty), main/ likewise.
+  for (const d of ['HEAD', 'main']) writeRepo(join(repo, d), { 'orgs/acme.yaml': BASE_ACME });
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'PATs off, and two decoy directories');
+  const cwd = process.cwd();
+  process.chdir(repo);
+  try {
+    const plain = await cli(['diff', 'main~0', 'HEAD', '--author', 'lee@acme.example']);
+    assert.is(plain.code, 2);
+    assert.match(
+      plain.stderr,
+      /^ambiguous: HEAD is both a directory and a commit of the git repository \.; write \.\/HEAD for the directory or pass --refs/,
+    );
+    const refs = await cli(['diff', 'HEAD~1', 'HEAD', '--refs', '--author', 'lee@acme.example']);
+    assert.is(refs.code, 1, refs.stderr);
+    assert.match(refs.stderr, /may not make this change: PATs: enabled → disabled/);
+    assert.is((await cli(['diff', 'main', 'HEAD~1', '--refs'])).code, 0);
+    const dir = await cli(['diff', './main', './HEAD', '--exit-code']);
+    assert.is(dir.code, 0, dir.stderr);
+    assert.match(dir.stdout, /no setting changes/);
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+// Review finding 2: git archive honours export-ignore, so a pull request could hide a new org or a history file
+// from the diff while build publishes it; --path is kept exact and may not leave the repository.
+test('refs are read without .gitattributes (export-ignore hides nothing); --path exact, no absolute or ..', async () => {
+  const repo = join(tmp, 'attrs');
+  writeRepo(repo, { '.policy/orgs/acme.yaml': BASE_ACME });
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'base');
+  writeRepo(join(repo, 'x'), {});
+  writeFileSync(
+    join(repo, '.gitattributes'),
+    '.policy/orgs/newco.yaml export-ignore\n.policy/history/** export-ignore\n',
+  );
+  mkdirSync(join(repo, '.policy/history'), { recursive: true });
+  writeFileSync(join(repo, '.policy/orgs/newco.yaml'), NEWCO);
+  writeFileSync(join(repo, '.policy/history/acme.yaml'), HISTORY('30d'));
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'a hidden org and a hidden history');
+  const r = await cli([
+    'diff',
+    'HEAD~1',
+    'HEAD',
+    '--refs',
+    '--repo',
+    repo,
+    '--path',
+    '.policy',
+    '--format',
+    'json',
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  const diff = (JSON.parse(r.stdout) as { diff: PolicyDiff }).diff;
+  assert.equal(
+    diff.orgs.map((o) => [o.org, o.status, o.changes.at(-1)?.kind]),
+    [
+      ['acme.example', 'changed', 'settings_history'],
+      ['newco.example', 'added', 'super_admin_added'],
+    ],
+  );
+  for (const path of ['./.policy', '.policy/', '././.policy']) {
+    const same = await cli(['diff', 'HEAD~1', 'HEAD', '--refs', '--repo', repo, '--path', path]);
+    assert.is(same.code, 0, `${path}: ${same.stderr}`);
+  }
+  for (const path of ['/etc', '../attrs/.policy', '.policy/../.policy', 'policy']) {
+    const bad = await cli(['diff', 'HEAD~1', 'HEAD', '--refs', '--repo', repo, '--path', path]);
+    assert.is(bad.code, 2, path);
+    assert.match(
+      bad.stderr,
+      path === 'policy'
+        ? /cannot read policy of HEAD~1 .*pathspec 'policy' did not match/
+        : /must be a relative path inside the repository, without "\.\."/,
+    );
+  }
+});
+
 test('usage errors exit 2', async () => {
+  // An empty --author (an unset variable in a CI script) checks nobody: an error, not a skipped check.
+  const empty = await cli(['diff', base, head, '--author', '']);
+  assert.is(empty.code, 2);
+  assert.match(empty.stderr, /--author needs an email; it is empty/);
+  assert.is((await cli(['diff', base, head, '--author', '  '])).code, 2);
   assert.is((await cli(['diff', base, head, '--impact'])).code, 2);
   assert.is((await cli(['diff', base, head, '--store', 'x.db'])).code, 2);
   assert.is(

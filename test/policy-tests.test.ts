@@ -193,6 +193,32 @@ test('appwarden test: a failing case prints expected vs got with its file:line a
   assert.match(text, '::notice title=appwarden test::2 of 3 policy test cases passed, 1 failed\n');
 });
 
+// Review finding 4: a case name, suite description or reason with a line break must not print a line of its
+// own — in a GitHub Actions log a line "::warning::…" or "::add-mask::…" is a workflow command.
+test('appwarden test: names and descriptions with CR/LF stay on one line (no workflow-command injection)', async () => {
+  const dir = join(tmp, 'inject');
+  mkdirSync(join(dir, 'orgs'), { recursive: true });
+  mkdirSync(join(dir, 'tests'), { recursive: true });
+  copyFileSync(join(failing, 'orgs', 'acme.yaml'), join(dir, 'orgs', 'acme.yaml'));
+  const suite = readFileSync(join(failing, 'tests', 'acme.yaml'), 'utf8')
+    .replace('defaults:', 'description: "Acme\\r\\n::warning::forged description"\ndefaults:')
+    .replace('name: Dropbox is blocked', 'name: "Dropbox is blocked\\n::error::forged pass"')
+    .replace('name: "Dropbox, surely, is allowed: 100%"', 'name: "allowed?\\n::add-mask::secret"');
+  writeFileSync(join(dir, 'tests', 'acme.yaml'), suite);
+  for (const format of ['text', 'github']) {
+    const r = await cli(['test', dir, '--format', format]);
+    assert.is(r.code, 1, r.stderr);
+    const forged = r.stdout
+      .split('\n')
+      .filter((l) => /^\s*::(warning|add-mask|error)::(forged|secret)/.test(l));
+    assert.equal(forged, [], format);
+    assert.ok(!r.stdout.includes('\r'), format);
+    assert.match(r.stdout, '  ✓ Dropbox is blocked\\n::error::forged pass\n');
+    assert.match(r.stdout, ' — Acme\\r\\n::warning::forged description\n');
+    assert.match(r.stdout, '  ✗ allowed?\\n::add-mask::secret\n');
+  }
+});
+
 test('appwarden test --filter runs only matching cases; no match is a usage error', async () => {
   const r = await cli(['test', failing, '--filter', 'dropbox IS blocked']);
   assert.is(r.code, 0, r.stdout);
