@@ -127,6 +127,7 @@ export {
   type NotificationWorkerOptions,
   notificationMessageId,
   retryDelaySeconds,
+  retryRefusal,
   type WorkerLogger,
   type WorkerRunResult,
 } from './notify/worker.ts';

@@ -11,6 +11,7 @@ import {
   type NotificationWorker,
   nowSeconds,
   renderNotification,
+  retryRefusal,
   type Store,
 } from '../engine/index.ts';
 import { OpError, type OperatorCommandsContext, operatorKit, type SourceOptions, table } from './cli-ops.ts';
@@ -81,10 +82,10 @@ function storeSource(store: Store, org: string): Source {
     async retry(id) {
       const row = await store.getNotification(id);
       if (!row || row.org !== org) throw new OpError(`no email ${id} in the outbox of ${org}`);
-      if (row.status === 'sent')
-        throw new OpError(`email ${id} was already sent; a retry would send it twice`);
-      if (row.status === 'sending') throw new OpError(`email ${id} is being sent now`);
-      const after = await store.retryNotification(id, nowSeconds());
+      const now = nowSeconds();
+      const refused = retryRefusal(row, now);
+      if (refused) throw new OpError(refused);
+      const after = await store.retryNotification(id, now);
       if (!after) throw new OpError(`no email ${id} in the outbox of ${org}`);
       return notificationToWire(after);
     },

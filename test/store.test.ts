@@ -1012,6 +1012,11 @@ for (const [name, make] of backends) {
         (await store.claimNotifications(300, 10, 60)).map((r) => [r.id, r.attempts]),
         [[id, 1]],
       );
+      // Claimed until 360: a live worker holds it, a retry changes nothing; after its claim ran out (the
+      // worker died) a retry makes it due at once.
+      assert.equal((await store.retryNotification(id, 330))?.status, 'sending');
+      const stale = await store.retryNotification(id, 400);
+      assert.equal([stale?.status, stale?.next_attempt_at, stale?.attempts], ['pending', 400, 1]);
       const sent = await store.retryNotification(two?.id ?? '', 300);
       assert.equal([sent?.status, sent?.sent_at], ['sent', 101], 'a sent email is not sent again');
       assert.is(await store.retryNotification('nope', 300), null);

@@ -6,6 +6,7 @@
 // another worker sends it again, with the same Message-ID (derived from the row id), so receivers can drop the
 // duplicate. An email is never dropped: every row ends `sent`, or `dead` where an admin sees and retries it.
 import type { Store } from '../store/store.ts';
+import { formatRfc3339 } from '../time.ts';
 import type { RenderContext, RenderedEmail } from './templates.ts';
 import type { MailTransport, OutgoingEmail } from './transport.ts';
 import type { Notification } from './types.ts';
@@ -275,4 +276,18 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
     timer.unref();
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Why an admin's retry of `n` must be refused at `now` (epoch seconds UTC), or null when it may go ahead
+ * (SPEC §6 "retried until delivered"): a `sent` email would be sent twice; a `sending` one is in a live
+ * worker's hands until its claim runs out (`next_attempt_at`). A `sending` row whose claim ran out (its worker
+ * died) may be retried, like `pending` and `dead` ones. The admin API (409) and the CLI (exit 1) both ask this.
+ */
+export function retryRefusal(n: Notification, now: number): string | null {
+  if (n.status === 'sent')
+    return `email ${n.id} was sent at ${formatRfc3339(n.sent_at ?? n.created_at)}; a retry would send it twice`;
+  if (n.status === 'sending' && n.next_attempt_at > now)
+    return `email ${n.id} is being sent now; if its worker died it may be retried after ${formatRfc3339(n.next_attempt_at)}`;
+  return null;
 }

@@ -534,7 +534,9 @@ export function createMemoryStore(): Store {
       const row = outbox.find((o) => o.row.id === id)?.row;
       if (!row) return null;
       if (row.status === 'dead') Object.assign(row, { status: 'pending', attempts: 0, next_attempt_at: at });
-      else if (row.status === 'pending') row.next_attempt_at = at;
+      else if (row.status === 'pending' || (row.status === 'sending' && row.next_attempt_at <= at)) {
+        Object.assign(row, { status: 'pending', next_attempt_at: at });
+      }
       return copy(row);
     },
     async notificationCounts() {

@@ -670,7 +670,7 @@ function storeOn(db: Database.Database, path: string): Store {
     retryOutbox: db.prepare(
       `UPDATE outbox SET status = 'pending', next_attempt_at = @at,
          attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END
-       WHERE id = @id AND status IN ('dead', 'pending')`,
+       WHERE id = @id AND (status IN ('dead', 'pending') OR (status = 'sending' AND next_attempt_at <= @at))`,
     ),
     getOutbox: db.prepare('SELECT rowid AS seq, * FROM outbox WHERE id = ?'),
     getOutboxByKey: db.prepare('SELECT rowid AS seq, * FROM outbox WHERE dedupe_key = ?'),

@@ -514,9 +514,10 @@ export interface Store {
   /** The queued email with this dedupe key (unique), or null: how a caller finds the row it just queued. */
   getNotificationByKey(dedupeKey: string): Promise<Notification | null>;
   /**
-   * Makes a `dead` or `pending` row due now (`pending`, `next_attempt_at = at`). A `dead` row starts over with
-   * `attempts = 0` (a full set of attempts again; `last_error` kept until the next attempt); `sending` and
-   * `sent` rows are unchanged (a sent email is never re-sent by a retry).
+   * Makes a `dead` or `pending` row, or a `sending` row whose claim ran out (`next_attempt_at <= at`: its
+   * worker died), due now (`pending`, `next_attempt_at = at`, epoch seconds UTC). A `dead` row starts over
+   * with `attempts = 0` (a full set of attempts again; `last_error` kept until the next attempt); a row a
+   * live worker holds and a `sent` row are unchanged (a sent email is never re-sent by a retry).
    * @returns the row after it, or null when there is no such row
    */
   retryNotification(id: string, at: number): Promise<Notification | null>;

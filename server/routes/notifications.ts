@@ -10,6 +10,7 @@ import {
   type NotificationQuery,
   type NotificationStatus,
   nowSeconds,
+  retryRefusal,
   type Store,
 } from '../../engine/index.ts';
 import emptySchema from '../../schemas/empty-body.schema.json' with { type: 'json' };
@@ -109,16 +110,10 @@ export function registerNotificationRoutes(
     // Another org's email is not found here: ids do not leak across orgs.
     if (!row || row.org !== org)
       throw new HttpError(404, 'not_found', `no email ${id} in the outbox of ${org}`);
-    if (row.status === 'sent' || row.status === 'sending') {
-      throw new HttpError(
-        409,
-        'conflict',
-        row.status === 'sent'
-          ? `email ${id} was sent at ${formatRfc3339(row.sent_at ?? row.created_at)}; a retry would send it twice`
-          : `email ${id} is being sent now; if its worker died it is sent again once its claim runs out`,
-      );
-    }
-    const after = await store.retryNotification(id, nowSeconds());
+    const now = nowSeconds();
+    const refused = retryRefusal(row, now);
+    if (refused) throw new HttpError(409, 'conflict', refused);
+    const after = await store.retryNotification(id, now);
     if (!after) throw new HttpError(404, 'not_found', `no email ${id} in the outbox of ${org}`);
     c.var.logger?.info({ org, notification_id: id, kind: row.kind, by: email }, 'email retry requested');
     return c.json({ notification: notificationToWire(after) });
