@@ -13,6 +13,7 @@ const workflowText = readFileSync(join(root, 'examples', 'ci', 'policy-ci.yml'),
 
 interface Step {
   name?: string;
+  if?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
@@ -102,6 +103,29 @@ test('every command and flag it uses exists (appwarden <command> --help)', async
         assert.ok(text.includes(`"${value}"`), `${call.command[0]} --format ${value} is not a listed choice`);
     }
   }
+});
+
+// Review finding 5 (and 1): what a hostile pull request could exploit in the workflow itself.
+test('every diff runs with --refs; actions are pinned to commit SHAs; the export covers removed orgs; every commit author is judged', () => {
+  const diffs = calls.filter((c) => c.command[0] === 'diff');
+  assert.ok(diffs.length >= 3);
+  for (const d of diffs) assert.ok(d.flags.has('--refs'), 'appwarden diff without --refs');
+  for (const s of steps) {
+    if (!s.uses) continue;
+    assert.match(s.uses, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${s.uses} is not pinned to a commit SHA`);
+    assert.match(workflowText, new RegExp(`${s.uses.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} # v\\d`));
+  }
+  const exportStep = steps.find((s) => s.name?.startsWith('Export the decision log'));
+  assert.match(exportStep?.run ?? '', /select\(\.status == "removed"\)/);
+  const author = steps.find((s) => s.name?.startsWith('Author may make'));
+  assert.match(author?.run ?? '', /pulls\/\$PR\/commits/);
+  assert.match(author?.run ?? '', /\.author\.login/);
+  assert.match(author?.run ?? '', /\.committer\.login/);
+  // What the lead added stays: label triggers, a failing export, the CAUTION note, !cancelled().
+  assert.match(workflowText, /types: \[opened, synchronize, reopened, labeled, unlabeled\]/);
+  assert.match(exportStep?.run ?? '', /exit 1/);
+  assert.match(workflowText, /\[!CAUTION\]/);
+  assert.match(author?.if ?? '', /^\$\{\{ !cancelled\(\) \}\}$/);
 });
 
 test.run();
