@@ -59,6 +59,7 @@ async function seed(store: Store): Promise<Record<string, string>> {
       mail('export-1', {
         kind: 'usage_export',
         to: ['dana.whitfield@acme.example'],
+        data: { token_id: 'export-1', requested_at: 3_000, rows: [{ last_used_at: 2_000, uses: 3 }] },
         attachments: [{ filename: 'acme-usage.csv', content_type: 'text/csv', content: CSV_CONTENT }],
       }),
       mail('globex-1', { org: 'globex.example', to: ['hank.scorpio@globex.example'] }),
@@ -142,7 +143,12 @@ test("list: the org's emails newest first, with status, attempts, errors and att
     sent_at: null,
     last_error: null,
     dedupe_key: 'export-1',
-    data: { token_id: 'export-1' },
+    // Times in the facts are RFC 3339 like every other time of the API, at any depth; counts stay numbers.
+    data: {
+      token_id: 'export-1',
+      requested_at: '1970-01-01T00:50:00Z',
+      rows: [{ last_used_at: '1970-01-01T00:33:20Z', uses: 3 }],
+    },
     attachments: [{ filename: 'acme-usage.csv', content_type: 'text/csv', size_bytes: CSV_CONTENT.length }],
   });
   assert.equal(

@@ -23,7 +23,19 @@ import { type FieldProblem, HttpError, invalidRequest } from '../errors.ts';
 const PARAMS = ['status', 'limit'] as const;
 
 /**
- * The wire form of an outbox row (docs/api.md "Notifications"): times RFC 3339; `next_attempt_at` only while
+ * The email's facts with every time (a key ending in `_at` holding epoch seconds, at any depth) as RFC 3339
+ * UTC, like every other time of the API; the stored row keeps seconds for the templates.
+ */
+function wireTimes(v: unknown, key = ''): unknown {
+  if (typeof v === 'number' && key.endsWith('_at') && Number.isInteger(v)) return formatRfc3339(v);
+  if (Array.isArray(v)) return v.map((x) => wireTimes(x));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wireTimes(x, k)]));
+  return v;
+}
+
+/**
+ * The wire form of an outbox row (docs/api.md "Notifications"): times RFC 3339 (those in `data` too); `next_attempt_at` only while
  * it means something (pending: when due; sending: when the claim runs out); attachments without content. The
  * email's Message-ID is `<id@domain of smtp.from>`.
  */
@@ -41,7 +53,7 @@ export function notificationToWire(n: Notification): Record<string, unknown> {
     sent_at: n.sent_at === null ? null : formatRfc3339(n.sent_at),
     last_error: n.last_error,
     dedupe_key: n.dedupe_key,
-    data: n.data,
+    data: wireTimes(n.data) as Record<string, unknown>,
     attachments: (n.attachments ?? []).map((a) => ({
       filename: a.filename,
       content_type: a.content_type,
