@@ -338,7 +338,7 @@ function git(cwd: string, ...args: string[]): string {
   });
 }
 
-test('git refs: each side read with git archive from --repo, the policy repo under --path; work tree untouched', async () => {
+test('git refs: each side read from the git objects of --repo, the policy repo under --path; work tree untouched', async () => {
   const repo = join(tmp, 'gitrepo');
   writeRepo(repo, { 'README.md': 'policy repo\n', 'policy/orgs/acme.yaml': BASE_ACME });
   git(repo, 'init', '-q', '-b', 'main');
