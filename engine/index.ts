@@ -143,6 +143,7 @@ export {
   diffPolicies,
   type GitTree,
   type OrgDiff,
+  oneLine,
   type PolicyChange,
   type PolicyDiff,
   readGitTree,

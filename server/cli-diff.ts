@@ -19,6 +19,7 @@ import {
   isEngineError,
   loadAndValidate,
   nowSeconds,
+  oneLine,
   openStore,
   type PolicyDiff,
   parseRfc3339,
@@ -33,7 +34,6 @@ import {
   type Store,
   storeDecisions,
 } from '../engine/index.ts';
-import { oneLine } from './cli-test.ts';
 
 /** Where the command writes, and how it reports its exit code to the CLI's `main`. */
 export interface DiffCommandContext {

@@ -10,6 +10,7 @@ import {
   formatIssue,
   type Issue,
   isEngineError,
+  oneLine,
   type PolicyTestCaseResult,
   type PolicyTestRun,
   type PolicyTestWant,
@@ -26,24 +27,6 @@ export interface TestCommandContext {
 // The package is CommonJS whose module.exports is the builder; its types describe it as an ES default export.
 const junit = ((junitModule as unknown as { default?: Builder }).default ??
   junitModule) as unknown as Builder;
-
-/**
- * Text from a policy repository (case names, descriptions, reasons, names) or an argument, made safe for one
- * line of output: CR, LF, the Unicode line separators and other control characters become escapes (`\n`,
- * `\r`, `\u2028`), so no value can print a line of its own — in a CI log, a workflow command (`::error::`,
- * `::add-mask::`). The engine's diff renderers do the same.
- */
-export function oneLine(s: string): string {
-  return s.replace(/[\p{Cc}\u2028\u2029]/gu, (c) =>
-    c === '\t'
-      ? c
-      : c === '\n'
-        ? '\\n'
-        : c === '\r'
-          ? '\\r'
-          : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
 
 /** A GitHub Actions workflow command's message, escaped as the runner requires (`%`, CR, LF). */
 export function escapeGithubData(text: string): string {
