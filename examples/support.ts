@@ -1,7 +1,9 @@
 // Process and statistics helpers shared by the demo and the benchmark: free loopback ports, a
 // child appwarden server or OPA server that is waited for and stopped, percentiles, table output.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -124,10 +126,15 @@ export async function startProcess(
 /**
  * Starts `node bin/appwarden.js serve --policy <policyDir> --port <free port> [...extraArgs]` on
  * 127.0.0.1 and waits for `/ready`. Without a `--store` in `extraArgs` the server keeps its state in
- * memory, so demos and tests never write go-live history into the repository's `var/appwarden.db`.
+ * memory, so demos and tests never write go-live history into the repository's `var/appwarden.db`; its
+ * emails go to a temporary directory. `opts.env` is added to the environment.
  * @throws Error with the server's output when it does not become ready
  */
-export async function startAppwarden(policyDir: string, extraArgs: string[] = []): Promise<RunningServer> {
+export async function startAppwarden(
+  policyDir: string,
+  extraArgs: string[] = [],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningServer> {
   const port = await freePort();
   return startProcess(
     process.execPath,
@@ -141,7 +148,15 @@ export async function startAppwarden(policyDir: string, extraArgs: string[] = []
       ...(extraArgs.includes('--store') ? [] : ['--store', ':memory:']),
       ...extraArgs,
     ],
-    { url: `http://127.0.0.1:${port}`, readyPath: '/ready' },
+    {
+      url: `http://127.0.0.1:${port}`,
+      readyPath: '/ready',
+      env: {
+        // Emails of a demo or test server go to a temporary directory, never the repository's var/outbox.
+        APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: mkdtempSync(join(tmpdir(), 'appwarden-outbox-')),
+        ...opts.env,
+      },
+    },
   );
 }
 

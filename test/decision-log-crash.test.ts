@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.ts';
-import { freePort, ROOT, startProcess } from '../examples/support.ts';
+import { ROOT, startAppwarden } from '../examples/support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'appwarden-crash-'));
 
@@ -22,21 +22,9 @@ const body = (i: number) =>
 
 test('SIGKILL mid-load: every answered decision is in the log', async () => {
   const db = join(dir, 'var', 'appwarden.db');
-  const port = await freePort();
-  const server = await startProcess(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'appwarden.js'),
-      'serve',
-      '--policy',
-      join(ROOT, 'examples', 'policy-repo'),
-      '--port',
-      String(port),
-      '--store',
-      db,
-    ],
-    { url: `http://127.0.0.1:${port}`, readyPath: '/ready', env: { APPWARDEN_LOG_LEVEL: 'warn' } },
-  );
+  const server = await startAppwarden(join(ROOT, 'examples', 'policy-repo'), ['--store', db], {
+    env: { APPWARDEN_LOG_LEVEL: 'warn' },
+  });
   const total = 600;
   const killAfter = 250;
   const answered: string[] = [];

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, type Engine, openStore, type Store } from '../engine/index.ts';
-import { freePort, ROOT, type RunningServer, startProcess } from '../examples/support.ts';
+import { ROOT, type RunningServer, startAppwarden } from '../examples/support.ts';
 import { generateTraffic } from '../examples/traffic/generate.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
@@ -680,25 +680,9 @@ function statuses(answer: string): number[] {
 }
 
 test('real socket: invalid UTF-8 and a body longer than its Content-Length get 4xx, and the server lives on', async () => {
-  const port = await freePort();
-  child = await startProcess(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'appwarden.js'),
-      'serve',
-      '--policy',
-      join(ROOT, 'examples', 'policy-repo'),
-      '--port',
-      String(port),
-      '--store',
-      ':memory:',
-    ],
-    {
-      url: `http://127.0.0.1:${port}`,
-      readyPath: '/ready',
-      env: { APPWARDEN_LOG_LEVEL: 'warn', APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: outboxDir },
-    },
-  );
+  child = await startAppwarden(join(ROOT, 'examples', 'policy-repo'), [], {
+    env: { APPWARDEN_LOG_LEVEL: 'warn', APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: outboxDir },
+  });
   const valid = JSON.stringify(VALID[0]);
   await check(
     'raw bytes',

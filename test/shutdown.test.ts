@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.ts';
-import { freePort, ROOT, type RunningServer, startProcess } from '../examples/support.ts';
+import { ROOT, type RunningServer, startAppwarden } from '../examples/support.ts';
 import { generateTraffic } from '../examples/traffic/generate.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'appwarden-shutdown-'));
@@ -28,30 +28,14 @@ interface Child {
 
 async function serve(name: string, graceMs: number): Promise<Child> {
   const db = join(dir, name, 'appwarden.db');
-  const port = await freePort();
-  const server = await startProcess(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'appwarden.js'),
-      'serve',
-      '--policy',
-      join(ROOT, 'examples', 'policy-repo'),
-      '--port',
-      String(port),
-      '--store',
-      db,
-    ],
-    {
-      url: `http://127.0.0.1:${port}`,
-      readyPath: '/ready',
-      env: {
-        APPWARDEN_LOG_LEVEL: 'warn',
-        APPWARDEN_SHUTDOWN_GRACE_MS: String(graceMs),
-        // The outbox worker writes .eml files when no SMTP is configured: here, never in the repository's var/.
-        APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: join(dir, name, 'outbox'),
-      },
+  const server = await startAppwarden(join(ROOT, 'examples', 'policy-repo'), ['--store', db], {
+    env: {
+      APPWARDEN_LOG_LEVEL: 'warn',
+      APPWARDEN_SHUTDOWN_GRACE_MS: String(graceMs),
+      // The outbox worker writes .eml files when no SMTP is configured: here, never in the repository's var/.
+      APPWARDEN_NOTIFICATIONS_OUTBOX_DIR: join(dir, name, 'outbox'),
     },
-  );
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
     if (server.child.exitCode !== null) done({ code: server.child.exitCode, signal: null });
     server.child.once('exit', (code, signal) => done({ code, signal }));
