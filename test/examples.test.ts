@@ -159,6 +159,31 @@ test('the demo replays traffic against a real server with no 5xx and no 4xx', as
     const decided = [...r.perAction.values()].reduce((n, t) => n + t.allow + t.deny, 0);
     assert.is(decided, 600);
     assert.ok(r.perReason.size >= 8, `only ${[...r.perReason.keys()].join(', ')}`);
+    // Issue 6: after the demo trace, /metrics shows every metric (docs/operations.md "Metrics").
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    for (const name of [
+      'decisions_total',
+      'decision_duration_seconds_bucket',
+      'http_requests_total',
+      'http_request_duration_seconds_bucket',
+      'reloads_total',
+      'policy_info',
+      'last_reload_timestamp_seconds',
+      'last_successful_reload_timestamp_seconds',
+      'decision_log_queue_depth',
+      'decision_log_commits_total',
+      'decision_log_commit_records_bucket',
+      'decision_log_commit_duration_seconds_bucket',
+      'outbox_messages',
+    ]) {
+      assert.match(metrics, new RegExp(`^appwarden_${name}(\\{| )`, 'm'), name);
+    }
+    assert.match(metrics, /^process_resident_memory_bytes /m, 'Node process metrics');
+    const allowed = [...metrics.matchAll(/^appwarden_decisions_total\{[^}]*decision="allow"[^}]*\} (\d+)/gm)]
+      .map((m) => Number(m[1]))
+      .reduce((a, b) => a + b, 0);
+    const allows = [...r.perAction.values()].reduce((n, t) => n + t.allow, 0);
+    assert.is(allowed, allows, 'the allow counters add up to the allows the demo saw');
   } finally {
     await server.stop();
   }
