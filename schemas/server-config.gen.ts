@@ -22,7 +22,7 @@ export interface ServerConfigFile {
      */
     port?: number;
     /**
-     * Base URL that links in emails point at, without a trailing slash. Default http://127.0.0.1:8181.
+     * Base URL that links in emails point at, without a trailing slash. Default: http://<host>:<port> of the server.
      */
     public_url?: string;
   };

@@ -802,6 +802,13 @@ function cleanIssue(issue: Issue): Issue {
     const { hint: _h, ...rest } = issue;
     return { ...rest, message: 'smtp.password must be a string (its value is not shown)', hint: 'quote it' };
   }
+  if (path === 'server.public_url' && /form|pattern/.test(issue.message)) {
+    return {
+      ...issue,
+      message: 'public_url must be an http:// or https:// URL without a trailing slash',
+      hint: 'e.g. https://appwarden.example.com or https://example.com/appwarden',
+    };
+  }
   if (path === 'smtp.url') {
     const { hint: _h, ...rest } = issue;
     return {

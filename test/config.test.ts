@@ -331,6 +331,9 @@ test('links in emails follow the port the server listens on unless public_url is
     (JSON.parse(byPort.stdout) as { config: { server: { public_url: string } } }).config.server.public_url,
     'http://127.0.0.1:18431',
   );
+  const slash = await cli(['config', 'check'], { APPWARDEN_SERVER_PUBLIC_URL: 'https://warden.example.com/' });
+  assert.is(slash.code, 1);
+  assert.match(slash.stderr, 'public_url must be an http:// or https:// URL without a trailing slash');
   const set = await cli(['config', 'print', '--effective', '--format', 'json'], {
     APPWARDEN_SERVER_PORT: '18431',
     APPWARDEN_SERVER_PUBLIC_URL: 'https://warden.example.com',
