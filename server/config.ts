@@ -617,7 +617,15 @@ function smtpChecks(smtp: SmtpConfig): Issue[] {
     } catch {
       // reported below
     }
-    if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || u.hostname === '') {
+    let malformed = false;
+    try {
+      if (u) decodeURIComponent(`${u.username}${u.password}`);
+    } catch {
+      malformed = true;
+    }
+    if (u && u.search !== '') {
+      out.push({ path: 'smtp.url', message: 'smtp.url takes no query parameters; use the smtp.* settings' });
+    } else if (!u || malformed || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || u.hostname === '') {
       out.push({
         path: 'smtp.url',
         message:
@@ -626,7 +634,8 @@ function smtpChecks(smtp: SmtpConfig): Issue[] {
       });
     } else urlUser = u.username;
   }
-  if (smtp.password && !smtp.user && urlUser === '') {
+  const urlPassword = smtp.url !== null && URL.canParse(smtp.url) ? new URL(smtp.url).password : '';
+  if ((smtp.password || urlPassword) && !smtp.user && urlUser === '') {
     out.push({
       path: 'smtp.user',
       message: 'an SMTP password is set but no user to log in as',

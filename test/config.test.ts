@@ -310,6 +310,20 @@ test('config check refuses what serve would: a bad smtp.url, a password with no 
   assert.match(r.stderr, 'percent-encode');
   assert.match(r.stderr, 'smtp.from must be an address');
   assert.not.match(r.stderr, 'se#cret');
+  for (const url of [
+    'smtp://mail.example.com:587/?requireTLS=false',
+    'smtp://us%ZZer:pw@mail.example.com:587',
+    'smtp://:only-a-password@mail.example.com:587',
+  ]) {
+    const bad = await cli(['config', 'check'], { APPWARDEN_SMTP_URL: url });
+    assert.is(bad.code, 1, url);
+    assert.match(
+      bad.stderr,
+      /smtp\.url takes no query parameters|smtp\.url is not an smtp|no user to log in as/,
+      url,
+    );
+    assert.not.match(bad.stderr, /only-a-password/);
+  }
   const noUser = await cli(['config', 'check'], {
     APPWARDEN_SMTP_HOST: 'mail.example.com',
     APPWARDEN_SMTP_PASSWORD: 'x-secret',
@@ -331,7 +345,9 @@ test('links in emails follow the port the server listens on unless public_url is
     (JSON.parse(byPort.stdout) as { config: { server: { public_url: string } } }).config.server.public_url,
     'http://127.0.0.1:18431',
   );
-  const slash = await cli(['config', 'check'], { APPWARDEN_SERVER_PUBLIC_URL: 'https://warden.example.com/' });
+  const slash = await cli(['config', 'check'], {
+    APPWARDEN_SERVER_PUBLIC_URL: 'https://warden.example.com/',
+  });
   assert.is(slash.code, 1);
   assert.match(slash.stderr, 'public_url must be an http:// or https:// URL without a trailing slash');
   const set = await cli(['config', 'print', '--effective', '--format', 'json'], {

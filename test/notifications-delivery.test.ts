@@ -580,6 +580,7 @@ delivery(
     const sockets = new Set<import('node:net').Socket>();
     const tarpit = createServer((sock) => {
       sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
       sock.write('220 tarpit ESMTP\r\n');
       const drip = setInterval(() => sock.write('250-still thinking\r\n'), 100);
       sock.on('close', () => clearInterval(drip));
@@ -595,6 +596,9 @@ delivery(
       const [row] = await store.listNotifications({});
       assert.is(row?.status, 'pending', 'back to pending, retried later');
       assert.match(row?.last_error ?? '', /longer than 0.8 s/);
+      // The deadline closed the connection: nothing keeps talking to the server behind the row's back.
+      for (let i = 0; i < 40 && sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.is(sockets.size, 0, 'the abandoned connection is closed');
     } finally {
       await store.close();
       for (const s of sockets) s.destroy();

@@ -1,7 +1,9 @@
 // How rendered emails leave the process (SPEC §6 notification outbox): SMTP through nodemailer, or, with no
 // SMTP server configured, `.eml` files in a directory (so `npm start` needs no mail server). No password ever
 // reaches an error message or a log line from here.
+
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { EngineError } from '../errors.ts';
@@ -50,7 +52,7 @@ export interface MailTransport {
    * recipients the server refused while accepting the others (an all-refused message throws).
    * @throws Error whose message names the failure (SMTP reply or connection error) without any secret
    */
-  send(email: OutgoingEmail): Promise<{ rejected: string[] }>;
+  send(email: OutgoingEmail, opts?: { signal?: AbortSignal }): Promise<{ rejected: string[] }>;
   /** Closes open connections. */
   close(): void;
 }
@@ -99,7 +101,11 @@ function toNodemailer(email: OutgoingEmail): SendMailOptions {
 /** `localhost`, 127.0.0.0/8 or ::1: a mail relay on this machine, where STARTTLS protects nothing. */
 function isLocalHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+  if (h === 'localhost') return true;
+  // Only IP literals: a DNS name like 127.mail.example.com resolves wherever its owner says.
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h);
+  return false;
 }
 
 // A password with no user to log in as would be dropped without a word, and every email would then fail.
@@ -118,6 +124,9 @@ function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): Ma
     connectionTimeout: opts.timeouts?.connection ?? 10_000,
     greetingTimeout: opts.timeouts?.greeting ?? 10_000,
     socketTimeout: opts.timeouts?.socket ?? 30_000,
+    // After our side closes, a server gets 1 s (not nodemailer's 5) to close its own before the socket is
+    // destroyed: an aborted send to a tarpit is gone quickly.
+    socketCloseTimeout: 1_000,
   };
   let target: string;
   let transporter: Transporter;
@@ -130,6 +139,13 @@ function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): Ma
         { path: 'smtp.url', message: 'smtp.url is not a URL; write smtp://user:password@host:587' },
       ]);
     }
+    if (u.search !== '') {
+      // nodemailer lets URL parameters override the options given with it (requireTLS=false, tls settings):
+      // every setting goes through the smtp.* keys, where the rules above hold.
+      throw new EngineError('invalid_config', [
+        { path: 'smtp.url', message: 'smtp.url takes no query parameters; use the smtp.* settings' },
+      ]);
+    }
     if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') {
       throw new EngineError('invalid_config', [
         { path: 'smtp.url', message: `smtp.url must start with smtp:// or smtps://, not ${u.protocol}//` },
@@ -138,8 +154,20 @@ function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): Ma
     target = `${u.protocol}//${u.host}`;
     // The URL may leave its credentials out (the documented way: the password in APPWARDEN_SMTP_PASSWORD,
     // never in a file): then smtp.user / smtp.password log in. Credentials in the URL win.
-    const user = u.username === '' ? smtp.user : decodeURIComponent(u.username);
-    const pass = u.password === '' ? smtp.password : decodeURIComponent(u.password);
+    let user: string | null;
+    let pass: string | null;
+    try {
+      user = u.username === '' ? smtp.user : decodeURIComponent(u.username);
+      pass = u.password === '' ? smtp.password : decodeURIComponent(u.password);
+    } catch {
+      throw new EngineError('invalid_config', [
+        {
+          path: 'smtp.url',
+          message: 'smtp.url has a malformed percent-escape in its user or password (its value is not shown)',
+          hint: 'percent-encode # / ? @ % as %23 %2F %3F %40 %25, or set the password in APPWARDEN_SMTP_PASSWORD',
+        },
+      ]);
+    }
     if (pass && !user) throw passwordWithoutUser();
     // nodemailer lets the URL's own user win over `auth`: hand it the URL without credentials.
     const bare = new URL(u.href);
@@ -168,10 +196,12 @@ function createSmtpTransport(smtp: SmtpSettings, opts: MailTransportOptions): Ma
   return {
     kind: 'smtp',
     target,
-    async send(email) {
+    async send(email, sendOpts) {
       let info: { rejected?: unknown[] };
       try {
-        info = (await transporter.sendMail(toNodemailer(email))) as { rejected?: unknown[] };
+        // An abort (the worker's deadline) closes the connection: a trickling server cannot keep it open.
+        const message = { ...toNodemailer(email), ...(sendOpts?.signal ? { signal: sendOpts.signal } : {}) };
+        info = (await transporter.sendMail(message as SendMailOptions)) as { rejected?: unknown[] };
       } catch (err) {
         // A new error without the original attached: nodemailer's carries the AUTH command (base64 of the
         // user and password) and the connection options.

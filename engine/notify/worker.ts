@@ -157,7 +157,9 @@ export function createNotificationWorker(opts: NotificationWorkerOptions): Notif
     try {
       // A server that trickles bytes never trips the socket's idle timeout: bound the whole send below the
       // claim, so the row is retried (never held for good) and no other worker sends it meanwhile.
-      refused = (await withDeadline(transport.send(email), sendTimeoutMs)).rejected;
+      const abort = new AbortController();
+      refused = (await withDeadline(transport.send(email, { signal: abort.signal }), sendTimeoutMs, abort))
+        .rejected;
     } catch (err) {
       // The transport's errors carry no secret (transport.ts rewrites them).
       const error = (err as Error)?.message ?? String(err);
@@ -269,10 +271,15 @@ export function createNotificationWorker(opts: NotificationWorkerOptions): Notif
 }
 
 /** `p`, or a rejection naming the deadline once `ms` pass first. */
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+function withDeadline<T>(p: Promise<T>, ms: number, abort: AbortController): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`the send took longer than ${ms / 1000} s; gave up`)), ms);
+    timer = setTimeout(() => {
+      // Closes the transport's connection (nodemailer honours the signal), so nothing keeps sending behind
+      // the row's back once it is retried.
+      abort.abort();
+      fail(new Error(`the send took longer than ${ms / 1000} s; gave up`));
+    }, ms);
     timer.unref();
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
