@@ -906,6 +906,22 @@ export async function readGitTree(repo: string, ref: string, path = '.'): Promis
       if (unsafeName(name)) throw new Error(`the tree has an unsafe file name ${JSON.stringify(name)}`);
       entries.push({ mode, oid, name });
     }
+    // A tree built by hand can hold the same name twice, or a symlink and a directory of one name: a file
+    // written "under" the symlink would land wherever it points. Refuse both; write regular files first
+    // (exclusively, never through an existing entry) and make the symlinks last.
+    const names = new Set<string>();
+    const links = new Set(entries.filter((e) => e.mode === '120000').map((e) => e.name));
+    for (const e of entries) {
+      if (names.has(e.name)) throw new Error(`the tree has ${JSON.stringify(e.name)} twice`);
+      names.add(e.name);
+      const parts = e.name.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const prefix = parts.slice(0, i).join('/');
+        if (links.has(prefix))
+          throw new Error(`the tree has ${JSON.stringify(e.name)} under the symlink ${JSON.stringify(prefix)}`);
+      }
+    }
+    entries.sort((a, b) => Number(a.mode === '120000') - Number(b.mode === '120000'));
     await mkdir(root, { recursive: true });
     if (entries.length > 0) {
       const out = await run('git', ['-C', repo, 'cat-file', '--batch'], {
@@ -922,7 +938,7 @@ export async function readGitTree(repo: string, ref: string, path = '.'): Promis
         const file = join(root, e.name);
         await mkdir(dirname(file), { recursive: true });
         if (e.mode === '120000') await symlink(body.toString('utf8'), file);
-        else await writeFile(file, body, { mode: e.mode === '100755' ? 0o755 : 0o644 });
+        else await writeFile(file, body, { mode: e.mode === '100755' ? 0o755 : 0o644, flag: 'wx' });
       }
     }
   } catch (err) {

@@ -508,6 +508,39 @@ test('a directory named like a ref is ambiguous (exit 2); --refs reads refs only
 
 // Review finding 2: git archive honours export-ignore, so a pull request could hide a new org or a history file
 // from the diff while build publishes it; --path is kept exact and may not leave the repository.
+// Review finding: a hand-built tree with a symlink `zz` and a directory `zz/` wrote zz/pwned.txt through the link.
+test('a ref whose tree puts a file under a symlink of the same name is refused, and nothing is written outside', async () => {
+  const repo = join(tmp, 'evil-tree');
+  writeRepo(repo, { 'orgs/acme.yaml': BASE_ACME });
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'base');
+  const outside = join(tmp, 'evil-escape');
+  mkdirSync(outside, { recursive: true });
+  const hashed = (args: string[], input: Buffer | string) =>
+    execFileSync('git', ['hash-object', '-w', ...args, '--stdin'], { cwd: repo, input })
+      .toString()
+      .trim();
+  const link = hashed([], outside);
+  const pwned = hashed([], 'pwned');
+  const inner = execFileSync('git', ['mktree'], { cwd: repo, input: `100644 blob ${pwned}\tpwned.txt\n` })
+    .toString()
+    .trim();
+  const orgs = git(repo, 'rev-parse', 'HEAD:orgs').trim();
+  const entry = (mode: string, name: string, oid: string) =>
+    Buffer.concat([Buffer.from(`${mode} ${name}\0`), Buffer.from(oid, 'hex')]);
+  const root = hashed(
+    ['-t', 'tree', '--literally'],
+    Buffer.concat([entry('40000', 'orgs', orgs), entry('120000', 'zz', link), entry('40000', 'zz', inner)]),
+  );
+  const commit = git(repo, 'commit-tree', root, '-p', 'HEAD', '-m', 'evil').trim();
+  git(repo, 'branch', 'evil', commit);
+  const r = await cli(['diff', '--refs', 'main', 'evil', '--repo', repo]);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /twice|under the symlink/);
+  assert.equal(readdirSync(outside), [], 'nothing written through the symlink');
+});
+
 test('refs are read without .gitattributes (export-ignore hides nothing); --path exact, no absolute or ..', async () => {
   const repo = join(tmp, 'attrs');
   writeRepo(repo, { '.policy/orgs/acme.yaml': BASE_ACME });
