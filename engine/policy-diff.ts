@@ -918,7 +918,9 @@ export async function readGitTree(repo: string, ref: string, path = '.'): Promis
       for (let i = 1; i < parts.length; i++) {
         const prefix = parts.slice(0, i).join('/');
         if (links.has(prefix))
-          throw new Error(`the tree has ${JSON.stringify(e.name)} under the symlink ${JSON.stringify(prefix)}`);
+          throw new Error(
+            `the tree has ${JSON.stringify(e.name)} under the symlink ${JSON.stringify(prefix)}`,
+          );
       }
     }
     entries.sort((a, b) => Number(a.mode === '120000') - Number(b.mode === '120000'));
