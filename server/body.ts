@@ -133,17 +133,31 @@ export function throwProblems(problems: FieldProblem[]): void {
   if (problems.length > 0) throw invalidRequest(problems);
 }
 
+/** The fields that are prose (a request's note, a denial's or a revocation's reason): they may span lines. */
+const MULTI_LINE = /\/(note|reason)$/;
+
+/**
+ * Ids, names and addresses are one line: a line break or a C1 control in one would forge a row of a CLI
+ * table or a line of an email's facts (a reviewer's app name made a fake "approved" row).
+ */
+function lineBreak(text: string): string | undefined {
+  const m = /[\r\n\u0085\u2028\u2029]|[\u0080-\u009f]/.exec(text);
+  if (!m) return undefined;
+  return `contains a line break or control character (\\u${m[0].charCodeAt(0).toString(16).padStart(4, '0')}); it is one line`;
+}
+
 /**
  * The SPEC §4/§7 text checks ({@link textProblem}) of every string in `value`: no lone surrogate, no control
- * character (newlines and tabs are fine), nothing that looks like a secret token. Text sent here is stored,
- * shown to admins, mailed or written into a policy patch. A field that already has a problem is skipped.
+ * character, nothing that looks like a secret token; line breaks only in prose fields (`note`, `reason`).
+ * Text sent here is stored, shown to admins, mailed or written into a policy patch. A field that already has
+ * a problem is skipped.
  */
 export function textProblems(value: unknown, problems: FieldProblem[], at = ''): void {
   // Nothing under a field that already has a problem (an unknown field, a wrong type, too long): that is
   // also where hostile nesting is, which the schemas (closed, typed) never reach into.
   if (problems.some((p) => p.field !== null && (p.field === at || at.startsWith(`${p.field}/`)))) return;
   if (typeof value === 'string') {
-    const bad = textProblem(value);
+    const bad = textProblem(value) ?? (MULTI_LINE.test(at) ? undefined : lineBreak(value));
     if (bad) problems.push({ field: at, message: `${pointerLabel(at)} ${bad}` });
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => {

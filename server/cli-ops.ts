@@ -19,6 +19,7 @@ import {
   loadAndValidate,
   nowSeconds,
   type OrgData,
+  oneLine,
   openStore,
   type RequestStatus,
   type Store,
@@ -295,7 +296,12 @@ function serverSource(base: string, org: string, token: string): OpsSource {
 
 /** Rows as aligned columns with a header; `-` for null. */
 export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cells = [header, ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '-' : String(v))))];
+  // A cell is one line: stored text (an SMTP reply, a name from the platform) cannot start a forged row or
+  // send terminal escapes (oneLine escapes controls and line breaks).
+  const cells = [
+    header,
+    ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '-' : oneLine(String(v))))),
+  ];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] as string).length)));
   return `${cells
     .map((r) =>

@@ -165,6 +165,11 @@ test('request text: no secret-looking values or control characters; the note lim
   assert.is((await problem(asking('U201', 'trello-board', '🙂'.repeat(1001)))).field, '/note');
   const multiline = await t.ask(asking('U202', 'trello-board', 'line one\nline two'));
   assert.is(multiline.status, 201, 'newlines are fine in a note');
+  // An id or a name is one line: a line break there would forge a row of `appwarden requests list`.
+  for (const id of ['trello\nreq-fake  slack  approved', 'trello\r', 'trello\u2028x', 'trello\u0085x']) {
+    const broken = await problem(asking('U203', id));
+    assert.equal([broken.field, /one line/.test(broken.message)], ['/app/id', true], JSON.stringify(id));
+  }
   assert.equal(
     (await t.store.listApprovalRequests({ org: 'globex.example' })).map((r) => r.note?.includes('ghp_')),
     [false, false],

@@ -296,6 +296,34 @@ test('appwarden notifications list|retry on the store file: table, --json, exit 
     (JSON.parse(json.stdout) as { notifications: { id: string }[] }).notifications.map((n) => n.id),
     [ids['dead-1']],
   );
+  // Stored text is shown on one line, escaped: an SMTP reply cannot forge rows or drive the terminal.
+  const hostile = openStore(db);
+  await hostile.enqueueNotifications([mail('esc-1')], 4_000);
+  const [claimed] = await hostile.claimNotifications(5_000, 1, 60);
+  await hostile.markNotificationFailed(
+    claimed?.id ?? '',
+    5_001,
+    '550-first line\r\nfake-id  token_revoked  x@acme.example  sent\n550 \u001b[31mRED\u001b]0;title\u0007',
+    null,
+  );
+  await hostile.close();
+  const escaped = await run(
+    'notifications',
+    'list',
+    '--org',
+    'acme.example',
+    '--store',
+    db,
+    '--status',
+    'dead',
+  );
+  assert.not.match(escaped.stdout, /\u001b|\u0007|\r/);
+  assert.is(
+    escaped.stdout.trimEnd().split('\n').length,
+    3,
+    'the header and the two dead emails, one line each',
+  );
+  assert.match(escaped.stdout, /550-first line\\r\\nfake-id/);
   const bad = await run('notifications', 'list', '--org', 'acme.example', '--store', db, '--status', 'lost');
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /--status must be one of pending, sending, sent, dead/);
