@@ -317,7 +317,7 @@ test('appwarden notifications list|retry on the store file: table, --json, exit 
     '--status',
     'dead',
   );
-  assert.not.match(escaped.stdout, /\u001b|\u0007|\r/);
+  for (const c of ['\u001b', '\u0007', '\r']) assert.not.ok(escaped.stdout.includes(c), JSON.stringify(c));
   assert.is(
     escaped.stdout.trimEnd().split('\n').length,
     3,
