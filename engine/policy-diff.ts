@@ -149,12 +149,12 @@ const q = (s: string | undefined | null): string => (s === undefined || s === nu
 
 /**
  * Text from a policy repository (names, reasons, notes, ids), a ref or an argument, made safe for one line of
- * output: CR, LF, the Unicode line separators and other control characters become escapes (`\n`, `\r`,
- * `\u2028`), so no value can start a line of its own — a forged diff line, or a GitHub Actions workflow command
- * (`::error::`, `::add-mask::`) in a CI log.
+ * output: CR, LF, the Unicode line separators, bidirectional overrides and other control characters become
+ * escapes (`\n`, `\r`, `\u2028`, `\u202e`), so no value can start a line of its own or reorder what is
+ * shown — a forged diff line, or a GitHub Actions workflow command (`::error::`, `::add-mask::`) in a CI log.
  */
 export function oneLine(s: string): string {
-  return s.replace(/[\p{Cc}\u2028\u2029]/gu, (c) =>
+  return s.replace(/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, (c) =>
     c === '\t'
       ? c
       : c === '\n'

@@ -145,6 +145,12 @@ function storeSource(store: Store, org: string): OpsSource {
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
       throw new OpError(`--by must be an email address, not ${by}`, 2);
     const live = await liveOrgData(store, org);
+    // The org must be in the newest revision the server made live (a removed org keeps its old rows).
+    const newest = (await store.goLives()).at(-1)?.revision;
+    const orgLast = (await store.goLives(org)).at(-1)?.revision;
+    if (newest === undefined || orgLast !== newest) {
+      throw new OpError(`${org} is not in the policy the server last made live; nobody acts for it there`);
+    }
     if (!live || !Object.hasOwn(live.admins.super_admins, email)) {
       throw new OpError(
         `${email} is not a super admin of ${org} in the policy the server last made live; only super admins revoke tokens, deny requests and export usage (SPEC §1)`,

@@ -304,4 +304,29 @@ test('a store that cannot be opened is exit 2', async () => {
   assert.ok(r.stderr.length > 0);
 });
 
+test('an org the newest live revision dropped: nobody acts for it through the store file', async () => {
+  const copy = join(tmp, 'dropped.db');
+  cpSync(db, copy);
+  const store = openStore(copy);
+  const last = (await store.goLives('acme.example')).at(-1);
+  // The server went live with a revision that has only acme: globex's rows are history now.
+  await store.recordGoLive([
+    { ...(last as NonNullable<typeof last>), revision: 'rev-without-globex', at: 4_000_000_000 },
+  ]);
+  await store.close();
+  const r = await run(
+    'usage',
+    'export',
+    '--org',
+    'globex.example',
+    '--store',
+    copy,
+    '--email',
+    '--by',
+    'hank.scorpio@globex.example',
+  );
+  assert.is(r.code, 1, r.stdout);
+  assert.match(r.stderr, /globex\.example is not in the policy the server last made live/);
+});
+
 test.run();

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHANGE_KINDS, type ChangeKind, type PolicyDiff, setPersonalAccessTokens } from '../engine/index.ts';
+import {
+  CHANGE_KINDS,
+  type ChangeKind,
+  oneLine,
+  type PolicyDiff,
+  setPersonalAccessTokens,
+} from '../engine/index.ts';
 import { runCli } from './support/cli.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -636,6 +642,14 @@ test('the README example of "Policy repository in CI" is real output', async () 
       .replaceAll(copy, '/tmp/policy');
     assert.fixture(got, lines.join('\n'), command);
   }
+});
+
+test('oneLine escapes line breaks, controls and bidirectional overrides, and leaves other text alone', () => {
+  assert.is(
+    oneLine('a\nb\rc\u2028d\u202eE\u2066f\u001b[31m'),
+    'a\\nb\\rc\\u2028d\\u202eE\\u2066f\\u001b[31m',
+  );
+  assert.is(oneLine('Acme Corp — ünïcode 🙂\tok'), 'Acme Corp — ünïcode 🙂\tok');
 });
 
 test.run();
