@@ -893,7 +893,10 @@ export async function readGitTree(repo: string, ref: string, path = '.'): Promis
     }
     if (type !== 'tree')
       throw new Error(`pathspec '${sub}' did not match any directory of commit ${commit.slice(0, 12)}`);
-    const listing = (await run('git', ['-C', repo, 'ls-tree', '-r', '-z', '--full-name', treeish]))
+    // --full-tree: from a subdirectory of the repository ls-tree would list only that subdirectory.
+    const listing = (
+      await run('git', ['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', '--full-name', treeish])
+    )
       .toString('utf8')
       .split('\0')
       .filter((e) => e !== '');

@@ -46,6 +46,7 @@ export function createServerNotificationWorker(opts: {
     from: config.smtp.from,
     publicUrl: config.publicUrl.replace(/\/+$/, ''),
     orgName: (org) => engine.data?.orgs[org]?.name ?? org,
+    isReady: () => engine.isReady,
     maxAttempts: config.notifications.maxAttempts,
     retryBaseSeconds: config.notifications.retryBaseSeconds,
     pollMs: config.notifications.pollMs,

@@ -607,6 +607,23 @@ delivery(
   },
 );
 
+delivery('nothing is sent before the server is ready (the templates need the live policy)', async () => {
+  const smtp = await startSmtp();
+  const store = openStore(':memory:');
+  try {
+    await store.enqueueNotifications([mail('k-early')], T);
+    let ready = false;
+    const worker = workerFor(store, smtpAt(smtp.port), { now: () => T, isReady: () => ready });
+    assert.equal(await worker.runOnce(), { sent: 0, failed: 0, dead: 0 });
+    assert.is((await store.listNotifications({}))[0]?.status, 'pending', 'left alone, not claimed');
+    ready = true;
+    assert.equal(await worker.runOnce(), { sent: 1, failed: 0, dead: 0 });
+  } finally {
+    await store.close();
+    await smtp.close();
+  }
+});
+
 delivery('start() polls until stop(), which waits for the batch in flight', async () => {
   const smtp = await startSmtp();
   const store = openStore(':memory:');

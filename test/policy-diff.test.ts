@@ -652,4 +652,21 @@ test('oneLine escapes line breaks, controls and bidirectional overrides, and lea
   assert.is(oneLine('Acme Corp — ünïcode 🙂\tok'), 'Acme Corp — ünïcode 🙂\tok');
 });
 
+test('refs read the whole tree whichever directory of the repository --repo names', async () => {
+  const repo = join(tmp, 'whole-tree');
+  rmSync(repo, { recursive: true, force: true });
+  cpSync(join(root, 'examples', 'policy-repo'), repo, { recursive: true });
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'base');
+  const revisions = async (at: string) => {
+    const r = await cli(['diff', 'main', 'main', '--refs', '--repo', at, '--format', 'json']);
+    assert.is(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout) as { diff: { base: { revision: string } } };
+    return d.diff.base.revision;
+  };
+  // From orgs/, ls-tree alone would list only orgs/: no history/, so another revision.
+  assert.is(await revisions(join(repo, 'orgs')), await revisions(repo));
+});
+
 test.run();

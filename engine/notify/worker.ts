@@ -53,6 +53,11 @@ export interface NotificationWorkerOptions {
    * lease); a send past it is a failed attempt, retried with backoff.
    */
   sendTimeoutMs?: number;
+  /**
+   * False while nothing may be sent yet (the server's first policy is not live: the templates need the org's
+   * display name); the worker then leaves the outbox alone until a later poll. Default: always ready.
+   */
+  isReady?: () => boolean;
   /** Random numbers in [0, 1) for the jitter (tests pin it). */
   random?: () => number;
 }
@@ -209,6 +214,8 @@ export function createNotificationWorker(opts: NotificationWorkerOptions): Notif
 
   async function batch(): Promise<WorkerRunResult> {
     const result: WorkerRunResult = { sent: 0, failed: 0, dead: 0 };
+    // Nothing is rendered before the first policy is live: emails name the org by its display name.
+    if (opts.isReady && !opts.isReady()) return result;
     // One row per claim: each lease covers one send, so a slow server cannot make a later row's lease run
     // out while it waits its turn (another worker would send it too).
     for (let i = 0; i < batchSize && !stopping; i++) {
