@@ -250,7 +250,7 @@ async function runDiff(
     if (opts.exitCode && diff.changed) code = 1;
     if (impact && opts.failOnDenyFlips !== undefined && impact.allow_to_deny > opts.failOnDenyFlips) {
       io.stderr(
-        `${impact.allow_to_deny} decisions flip allow → deny, more than --fail-on-deny-flips ${opts.failOnDenyFlips}: a change with this blast radius needs a second approval\n`,
+        `${impact.allow_to_deny} decision${impact.allow_to_deny === 1 ? '' : 's'} flip${impact.allow_to_deny === 1 ? 's' : ''} allow → deny, more than --fail-on-deny-flips ${opts.failOnDenyFlips}: a change with this blast radius needs a second approval\n`,
       );
       code = 1;
     }

@@ -140,7 +140,11 @@ function storeSource(store: Store, org: string): OpsSource {
   // Who acts through the file must be a super admin of the org in the policy the server last made live
   // (SPEC §1: super admins revoke, deny and export), as the admin API checks for its callers.
   const requireBy = async (by: string | undefined): Promise<string> => {
-    if (by === undefined || by.trim() === '') throw new OpError('--by <email> is required with --store', 2);
+    if (by === undefined || by.trim() === '')
+      throw new OpError(
+        '--by <email> is required on the store file (the default source): name the super admin who acts, or use --server with an admin token',
+        2,
+      );
     const email = by.trim().toLowerCase();
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
       throw new OpError(`--by must be an email address, not ${by}`, 2);

@@ -373,7 +373,7 @@ test('the CLI on the store file queues the same emails: tokens revoke, requests 
   assert.is(await cli(deny, 'x'), 0, stderr);
   // The usage export by email needs its recipient with --store.
   assert.is(await cli('usage export --org acme.example --email'), 2);
-  assert.match(stderr, '--by <email> is required with --store');
+  assert.match(stderr, '--by <email> is required on the store file');
   assert.is(await cli(`usage export --org acme.example --email --by ${PEOPLE.acme_super}`), 0, stderr);
   const mails = await deliver();
   assert.is(mails.length, 3, mails.map((m) => m.mail.subject).join(' | '));

@@ -258,7 +258,10 @@ export function registerTokenRoutes(
     if (!token) throw notFound(org, id);
     // After the store: an answered revocation is durable, and from here on every use is token_revoked.
     engine.markRevoked(org, id);
-    c.var.logger?.info({ org, token_id: id, by: email, changed }, 'token revoked');
+    c.var.logger?.info(
+      { org, token_id: id, by: email, changed },
+      changed ? 'token revoked' : 'token was revoked already',
+    );
     return c.json({ token: tokenToWire(token, engine, nowSeconds()), changed });
   });
   app.all(list, () => {
