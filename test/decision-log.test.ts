@@ -4,10 +4,11 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createEngine, type Engine, EngineError, openStore, type Store } from '../engine/index.ts';
+import { createEngine, type Engine, openStore, type Store } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
+import { BLOCKED, connect, engineWithTrap } from './support/fixtures.ts';
 
 const root = join(import.meta.dirname, '..');
 let real: Engine;
@@ -17,17 +18,6 @@ test.before(async () => {
   await real.load();
 });
 test.after(() => real.close());
-
-/** The real engine, except that resource id `explode` makes the evaluation fail (a Wasm trap stand-in). */
-function engineWithTrap(): Engine {
-  const e = Object.create(real) as Engine;
-  e.decide = (req, opts) => {
-    if ((req as { resource?: { id?: string } }).resource?.id === 'explode')
-      throw new EngineError('evaluation_error', 'wasm trap: unreachable');
-    return real.decide(req, opts);
-  };
-  return e;
-}
 
 // Super admins of Acme and of Globex in examples/policy-repo (the admin API needs an admin token, SPEC §1).
 const DANA = 'dana-admin-token-0123456789';
@@ -41,7 +31,7 @@ const asDana = { authorization: `Bearer ${DANA}` };
 function setup(config: Partial<ServerConfig> = {}) {
   const store = openStore(':memory:');
   const app = createApp({
-    engine: engineWithTrap(),
+    engine: engineWithTrap(real),
     config: { ...defaultConfig, adminTokens: ADMIN_TOKENS, ...config },
     store,
   });
@@ -54,18 +44,6 @@ function setup(config: Partial<ServerConfig> = {}) {
   const get = (path: string, headers: Record<string, string> = asDana) => app.request(path, { headers });
   return { store, app, post, get };
 }
-
-const connect = (user: string, app: string, org = 'acme.example') => ({
-  subject: {
-    type: 'user',
-    id: user,
-    properties: { email: `${user.toLowerCase()}@acme.example`, role: 'member' },
-  },
-  action: { name: 'app.connect' },
-  resource: { type: 'app', id: app },
-  context: { org },
-});
-const BLOCKED = '1204567890123456789'; // Acme blocks it (examples/policy-repo/orgs/acme.yaml)
 
 const patCreate = (user: string) => ({
   subject: { type: 'user', id: user, properties: { email: 'guest@acme.example', role: 'guest' } },

@@ -10,6 +10,7 @@ import { createEngine, type Engine, EngineError, openStore, type Store } from '.
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
+import { BLOCKED, connect } from './support/fixtures.ts';
 
 const root = join(import.meta.dirname, '..');
 const NOW = 1_790_000_000; // the engine's clock: reload timestamps are exact
@@ -102,18 +103,6 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
   assert.ok(hit.length <= 1, `one sample of ${name} ${JSON.stringify(labels)}`);
   return hit[0]?.value ?? 0;
 }
-
-const connect = (user: string, app: string, org = 'acme.example') => ({
-  subject: {
-    type: 'user',
-    id: user,
-    properties: { email: `${user.toLowerCase()}@acme.example`, role: 'member' },
-  },
-  action: { name: 'app.connect' },
-  resource: { type: 'app', id: app },
-  context: { org },
-});
-const BLOCKED = '1204567890123456789'; // Acme blocks it (examples/policy-repo/orgs/acme.yaml)
 
 test('decisions are counted by action, decision and reason, with a latency histogram from 50 µs', async () => {
   const { post, scrape } = setup();

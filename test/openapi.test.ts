@@ -8,12 +8,13 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createEngine, type Engine, EngineError, openStore } from '../engine/index.ts';
+import { createEngine, type Engine, openStore } from '../engine/index.ts';
 import { genOpenApi, OPENAPI_PATH, REQUEST_BODY_SCHEMAS } from '../scripts/gen-openapi.ts';
 import { createApp } from '../server/app.ts';
 import { sha256Hex } from '../server/auth.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
 import { ACME_PEOPLE, adminTokens, asAdmin } from './support/admins.ts';
+import { engineWithTrap } from './support/fixtures.ts';
 
 const root = join(import.meta.dirname, '..');
 type Doc = {
@@ -29,20 +30,9 @@ test.before(async () => {
 });
 test.after(() => real.close());
 
-/** The real engine, except that resource id `explode` makes the evaluation fail. */
-function engineWithTrap(): Engine {
-  const e = Object.create(real) as Engine;
-  e.decide = (req, opts) => {
-    if ((req as { resource?: { id?: string } }).resource?.id === 'explode')
-      throw new EngineError('evaluation_error', 'wasm trap: unreachable');
-    return real.decide(req, opts);
-  };
-  return e;
-}
-
 const PLATFORM_TOKEN = 'platform-token-0123456789';
 
-function setup(config: Partial<ServerConfig> = {}, engine: Engine = engineWithTrap()) {
+function setup(config: Partial<ServerConfig> = {}, engine: Engine = engineWithTrap(real)) {
   const app = createApp({
     engine,
     config: { ...defaultConfig, adminTokens: adminTokens(ACME_PEOPLE), ...config },
