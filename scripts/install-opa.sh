@@ -17,4 +17,6 @@ command -v go >/dev/null || { echo "install-opa: go is needed to install opa $OP
 echo "install-opa: installing opa $OPA_VERSION into .tools/bin" >&2
 mkdir -p "$root/.tools/bin"
 GOBIN="$root/.tools/bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
-"$bin" version | head -1 >&2
+# Not `| head -1`: under pipefail opa's SIGPIPE when head exits early failed a good install (seen in CI).
+installed="$("$bin" version)"
+printf '%s\n' "${installed%%$'\n'*}" >&2
