@@ -9,7 +9,7 @@ bin="$root/.tools/bin/opa"
 # exits before opa finishes writing (SIGPIPE), which made this script reinstall a good binary.
 if [ -x "$bin" ]; then
   have="$("$bin" version 2>/dev/null || true)"
-  if printf '%s\n' "$have" | grep -qx "Version: ${OPA_VERSION#v}"; then
+  if grep -qx "Version: ${OPA_VERSION#v}" <<<"$have"; then
     exit 0
   fi
 fi
