@@ -6,8 +6,19 @@ import type { Engine } from '../engine/index.ts';
 import type { AdminToken } from './config.ts';
 import { HttpError } from './errors.ts';
 
-const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="appwarden"' };
-const INVALID = { 'WWW-Authenticate': 'Bearer realm="appwarden", error="invalid_token"' };
+/** `WWW-Authenticate` of a 401 without a token. */
+export const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="appwarden"' };
+/** `WWW-Authenticate` of a 401 for a token that is not accepted. */
+export const INVALID = { 'WWW-Authenticate': 'Bearer realm="appwarden", error="invalid_token"' };
+
+/**
+ * The SHA-256 digest of the token of `Authorization: Bearer <token>` (what the config lists), or null when
+ * the header is missing or malformed. Hashed once per request, then compared with {@link matchDigest}.
+ */
+export function presentedDigest(c: Context): Buffer | null {
+  const token = bearerOf(c);
+  return token === null ? null : createHash('sha256').update(token, 'utf8').digest();
+}
 
 /** The token of `Authorization: Bearer <token>`, or null when the header is missing or malformed. */
 function bearerOf(c: Context): string | null {
@@ -15,9 +26,8 @@ function bearerOf(c: Context): string | null {
   return m?.[1] ?? null;
 }
 
-/** Index of the digest equal to sha256(token), or -1; compares with every digest (no early exit). */
-function matchDigest(token: string, digests: readonly Buffer[]): number {
-  const presented = createHash('sha256').update(token, 'utf8').digest();
+/** Index of the digest equal to `presented` (a token's SHA-256), or -1; compares with every digest (no early exit). */
+export function matchDigest(presented: Buffer, digests: readonly Buffer[]): number {
   let found = -1;
   digests.forEach((d, i) => {
     if (timingSafeEqual(presented, d) && found < 0) found = i;
@@ -44,7 +54,7 @@ export function bearerAuth(
   const digests = tokenSha256.map((h) => Buffer.from(h, 'hex'));
   const adminDigests = adminTokens.map((a) => Buffer.from(a.tokenSha256, 'hex'));
   return async (c, next) => {
-    const token = bearerOf(c);
+    const token = presentedDigest(c);
     // An admin token is never a decision token, even when decision auth is off (SPEC §1: separate callers).
     if (token !== null && adminDigests.length > 0 && matchDigest(token, adminDigests) >= 0) {
       throw new HttpError(
@@ -90,7 +100,7 @@ export function adminAuth(
         { headers: CHALLENGE },
       );
     }
-    const token = bearerOf(c);
+    const token = presentedDigest(c);
     if (token === null) {
       throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <admin token>', {
         headers: CHALLENGE,

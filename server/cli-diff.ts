@@ -2,7 +2,6 @@
 // `--impact` replay on the decision log, `--author` role check (SPEC §1) and text / Markdown / JSON output.
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   type AuthorProblem,
@@ -15,7 +14,6 @@ import {
   type GitTree,
   type ImpactRegistry,
   type ImpactReport,
-  type Issue,
   isEngineError,
   loadAndValidate,
   nowSeconds,
@@ -34,6 +32,7 @@ import {
   type Store,
   storeDecisions,
 } from '../engine/index.ts';
+import { located } from './cli-paths.ts';
 
 /** Where the command writes, and how it reports its exit code to the CLI's `main`. */
 export interface DiffCommandContext {
@@ -146,10 +145,6 @@ const isDir = (p: string): boolean => {
     return false;
   }
 };
-
-function located(issue: Issue, dir: string): Issue {
-  return issue.file && !isAbsolute(issue.file) ? { ...issue, file: join(dir, issue.file) } : issue;
-}
 
 async function runDiff(
   baseArg: string,

@@ -2,7 +2,7 @@
 // edit one org's YAML in place, keeping comments and layout, and print the diff an admin commits for review.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Argument, type Command } from 'commander';
 import {
   type EditResult,
@@ -10,10 +10,10 @@ import {
   type ExpirationSetting,
   editPolicy,
   formatIssue,
-  type Issue,
   isEngineError,
   type PolicyEdit,
 } from '../engine/index.ts';
+import { located } from './cli-paths.ts';
 
 /** Where the commands write, and how they report their exit code to the CLI's `main`. */
 export interface EditCommandsContext {
@@ -185,9 +185,4 @@ function writeInPlace(path: string, before: string, after: string): void {
     }
     throw err;
   }
-}
-
-// Issue files are relative to the repository; the admin wants them relative to where the command ran.
-function located(issue: Issue, dir: string): Issue {
-  return issue.file && !isAbsolute(issue.file) ? { ...issue, file: join(dir, issue.file) } : issue;
 }

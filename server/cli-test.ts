@@ -1,7 +1,7 @@
 // `appwarden test <dir>`: runs a policy repository's test suites (tests/*.yaml, docs/policy-tests.md) and
 // reports them as text, GitHub Actions annotations and JUnit XML; also the annotation writer `validate` uses.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import junitModule, { type Builder } from 'junit-report-builder';
@@ -16,6 +16,7 @@ import {
   type PolicyTestWant,
   runPolicyTests,
 } from '../engine/index.ts';
+import { located, under } from './cli-paths.ts';
 
 /** Where the command writes, and how it reports its exit code to the CLI's `main`. */
 export interface TestCommandContext {
@@ -81,11 +82,6 @@ export function issueAnnotation(issue: Issue, fallbackTitle: string): string {
     },
     `${issue.message}${issue.hint ? ` (${issue.hint})` : ''}`,
   );
-}
-
-/** Repository-relative issue and result paths shown relative to where the command ran (as `validate` does). */
-function under(dir: string, file: string): string {
-  return isAbsolute(file) ? file : join(dir, file);
 }
 
 /** `allow (allowed)` / `deny (app_blocked)`; reason left out when the case does not name one. */
@@ -259,9 +255,7 @@ function reportLoadError(
   opts: TestOptions,
   io: TestCommandContext['io'],
 ): void {
-  const issues = err.issues.map((i) =>
-    i.file && !isAbsolute(i.file) ? { ...i, file: join(dir, i.file) } : i,
-  );
+  const issues = err.issues.map((i) => located(i, dir));
   for (const i of issues) io.stderr(`${oneLine(formatIssue(i))}\n`);
   io.stderr(
     `cannot run the policy tests of ${oneLine(dir)}: ${count(issues.length, 'problem')} (${err.code})\n`,

@@ -2,7 +2,6 @@
 // engine/index.ts; exit 0 ok, 1 invalid, 2 usage or runtime error.
 import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { isAbsolute, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   buildBundle,
@@ -10,7 +9,6 @@ import {
   DEFAULT_STORE_PATH,
   type EngineError,
   formatIssue,
-  type Issue,
   importHistoryFile,
   isEngineError,
   loadAndValidate,
@@ -27,6 +25,7 @@ import { registerDiffCommand } from './cli-diff.ts';
 import { registerEditCommands } from './cli-edit.ts';
 import { createServerNotificationWorker, registerNotificationCommands } from './cli-notifications.ts';
 import { registerOperatorCommands } from './cli-ops.ts';
+import { located } from './cli-paths.ts';
 import { githubAnnotation, issueAnnotation, registerTestCommand } from './cli-test.ts';
 import { resolveServe } from './config.ts';
 import { JsonError, parseStrictJson } from './json.ts';
@@ -58,11 +57,6 @@ function exitFor(err: EngineError): number {
   return ['invalid_policy', 'invalid_history', 'invalid_input', 'invalid_bundle'].includes(err.code)
     ? EXIT.invalid
     : EXIT.error;
-}
-
-// Issue files are relative to the repository; CI and editors want them relative to where the command ran.
-function located(issue: Issue, dir: string): Issue {
-  return issue.file && !isAbsolute(issue.file) ? { ...issue, file: join(dir, issue.file) } : issue;
 }
 
 function packageVersion(): string {

@@ -45,10 +45,14 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 export function replayInput(request: unknown): Record<string, unknown> | null {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) return null;
   const { subject, action, resource, context } = request as Record<string, unknown>;
-  const input: Record<string, unknown> = structuredClone({ subject, action, resource, context });
-  const props = (input.subject as { properties?: Record<string, unknown> } | undefined)?.properties;
-  if (props && typeof props === 'object') delete props.email;
-  return input;
+  // Shallow copies down to the one key removed: the request is not changed, and is serialized at commit.
+  let kept = subject;
+  const s = subject as { properties?: unknown } | undefined;
+  if (s && typeof s === 'object' && s.properties && typeof s.properties === 'object') {
+    const { email: _email, ...properties } = s.properties as Record<string, unknown>;
+    kept = { ...s, properties };
+  }
+  return { subject: kept, action, resource, context };
 }
 
 /**

@@ -91,21 +91,40 @@ export function routeLabel(c: Context): string {
  */
 function readable(pattern: string, path: string): string {
   if (!pattern.includes('{')) return pattern;
+  const segments = compiledPattern(pattern);
   const actual = path.split('/');
-  return pattern
-    .split('/')
-    .map((segment, i) => {
-      const m = /^:(\w+)\{(.*)\}$/.exec(segment);
-      if (!m) return segment;
+  return segments
+    .map((m, i) => {
+      if (typeof m === 'string') return m;
       const seg = actual[i] ?? '';
-      const literal = !/[.*+?\\[\]^$]/.test((m[2] as string).replace(/\(\?:|\)|\|/g, ''));
-      if (literal) return new RegExp(`^(?:${m[2]})$`).test(seg) ? seg : `:${m[1]}`;
+      if (!m.re.test(seg)) return `:${m.name}`;
+      if (m.literal) return seg;
       const verb = seg.slice(seg.lastIndexOf(':') + 1);
-      return seg.includes(':') && new RegExp(`^(?:${m[2]})$`).test(seg) && /^[a-z-]{1,32}$/.test(verb)
-        ? `:id:${verb}`
-        : `:${m[1]}`;
+      return seg.includes(':') && /^[a-z-]{1,32}$/.test(verb) ? `:id:${verb}` : `:${m.name}`;
     })
     .join('/');
+}
+
+type Segment = string | { name: string; re: RegExp; literal: boolean };
+// Route patterns are a fixed set: each is parsed once, not per request.
+const compiled = new Map<string, Segment[]>();
+
+function compiledPattern(pattern: string): Segment[] {
+  let segments = compiled.get(pattern);
+  if (!segments) {
+    segments = pattern.split('/').map((segment): Segment => {
+      const m = /^:(\w+)\{(.*)\}$/.exec(segment);
+      if (!m) return segment;
+      const source = m[2] as string;
+      return {
+        name: m[1] as string,
+        re: new RegExp(`^(?:${source})$`),
+        literal: !/[.*+?\\[\]^$]/.test(source.replace(/\(\?:|\)|\|/g, '')),
+      };
+    });
+    compiled.set(pattern, segments);
+  }
+  return segments;
 }
 
 /**

@@ -137,8 +137,17 @@ export function registerEvaluationRoutes(app: Hono<AppEnv>, engine: Engine, conf
   });
 }
 
-/** Adds the decision-request problems of `request` (engine.validate) under `prefix`. */
-function validateInto(engine: Engine, request: unknown, problems: FieldProblem[], prefix: string): void {
+/**
+ * Adds the decision-request problems of `request` (engine.validate, SPEC §4) under `prefix` (a JSON pointer,
+ * e.g. `/evaluations/2` or `/input`), each at most once per field.
+ * @throws what engine.validate throws other than `invalid_input`
+ */
+export function validateInto(
+  engine: Engine,
+  request: unknown,
+  problems: FieldProblem[],
+  prefix: string,
+): void {
   try {
     engine.validate(request);
   } catch (err) {

@@ -1,23 +1,13 @@
 // GET /metrics: the Prometheus text exposition of this app's metrics, behind the decision API's token rule.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../app.ts';
+import { CHALLENGE, INVALID, matchDigest, presentedDigest } from '../auth.ts';
 import type { ServerConfig } from '../config.ts';
 import { HttpError } from '../errors.ts';
 import type { AppMetrics } from '../metrics.ts';
 
 /** The path of the metrics endpoint. */
 export const METRICS_PATH = '/metrics';
-
-const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="appwarden"' };
-
-/** True when sha256(token) is one of `digests`; compares with every digest (no early exit). */
-function accepted(token: string, digests: readonly Buffer[]): boolean {
-  const presented = createHash('sha256').update(token, 'utf8').digest();
-  let ok = false;
-  for (const d of digests) ok = timingSafeEqual(presented, d) || ok;
-  return ok;
-}
 
 /**
  * Registers `GET /metrics` (docs/operations.md "Metrics"). Who may scrape: with no decision-API token
@@ -35,20 +25,18 @@ export function registerMetricsRoute(app: Hono<AppEnv>, metrics: AppMetrics, con
   const open = config.tokenSha256.length === 0;
   app.get(METRICS_PATH, async (c) => {
     if (!open) {
-      const m = /^Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i.exec(c.req.header('authorization') ?? '');
-      if (!m?.[1]) {
+      const presented = presentedDigest(c);
+      if (presented === null) {
         throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <decision-API or admin token>', {
           headers: CHALLENGE,
         });
       }
-      if (!accepted(m[1], digests)) {
+      if (matchDigest(presented, digests) < 0) {
         throw new HttpError(
           401,
           'unauthorized',
           'the bearer token is neither a decision-API token nor an admin token',
-          {
-            headers: { 'WWW-Authenticate': 'Bearer realm="appwarden", error="invalid_token"' },
-          },
+          { headers: INVALID },
         );
       }
     }

@@ -4,10 +4,10 @@ import { type Engine, isEngineError } from '../../engine/index.ts';
 import type { OpaDataRequest } from '../../schemas/opa-data-request.gen.ts';
 import opaSchema from '../../schemas/opa-data-request.schema.json' with { type: 'json' };
 import type { AppEnv } from '../app.ts';
-import { addProblem, readBody, throwProblems } from '../body.ts';
+import { readBody, throwProblems } from '../body.ts';
 import type { ServerConfig } from '../config.ts';
 import { invalidRequest, issuesToProblems } from '../errors.ts';
-import { assertReady, decideClosed } from './evaluation.ts';
+import { assertReady, decideClosed, validateInto } from './evaluation.ts';
 
 /**
  * Registers `POST /v1/data/appwarden/decision`: body `{"input": <AuthZEN request>}`
@@ -27,15 +27,8 @@ export function registerOpaRoutes(app: Hono<AppEnv>, engine: Engine, config: Ser
     const input: unknown = body.input;
     if (problems.length > 0) {
       // Every problem at once: the wrapper's, and the request's when there is one.
-      if (input !== null && typeof input === 'object' && !Array.isArray(input)) {
-        try {
-          engine.validate(input);
-        } catch (err) {
-          if (!isEngineError(err, 'invalid_input')) throw err;
-          for (const p of issuesToProblems(err.issues, '/input'))
-            addProblem(problems, p.field ?? '/input', p.message);
-        }
-      }
+      if (input !== null && typeof input === 'object' && !Array.isArray(input))
+        validateInto(engine, input, problems, '/input');
       throwProblems(problems);
     }
     let decision: ReturnType<Engine['decide']>;
