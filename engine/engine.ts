@@ -28,6 +28,7 @@ import { buildInput, type DecisionRequest, validateRequest } from './input.ts';
 import { loadPolicyRepository } from './loader.ts';
 import { canonicalJson } from './normalize.ts';
 import { composeGoLive } from './notify/compose.ts';
+import { effectiveTokenExpiry } from './notify/sweep.ts';
 import type { GoLiveRecord, Store } from './store/store.ts';
 import { formatRfc3339, nowSeconds } from './time.ts';
 import type { DataDocument, RegoDecision, RegoInput } from './types.ts';
@@ -475,12 +476,9 @@ export function createEngine(opts: EngineOptions): Engine {
                 at,
                 // Under the settings in force until now (the timeline before the swap), SPEC §5.
                 expiredBefore: (t) =>
-                  Math.min(
-                    t.created_at === null
-                      ? Number.POSITIVE_INFINITY
-                      : tokenExpiry(t.created_at, timeline.epochs(t.org)),
-                    t.expires_at ?? Number.POSITIVE_INFINITY,
-                  ) <= at,
+                  (effectiveTokenExpiry(t, {
+                    tokenExpiry: (org, created) => tokenExpiry(created, timeline.epochs(org)),
+                  }) ?? Number.POSITIVE_INFINITY) <= at,
               }),
           },
         );

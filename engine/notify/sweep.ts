@@ -12,9 +12,11 @@ export const EXPIRY_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 /**
  * A registry token's effective expiry, epoch seconds UTC: the earlier of what a decision advised
  * (`expires_at`) and the engine's SPEC §5 computation from `created_at` and the org's live settings history
- * (the token list's `expires_at`, docs/api.md "Token registry"); null when neither is known.
+ * (the token list's `expires_at`, docs/api.md "Token registry"); null when neither is known. The one formula
+ * of the admin list, the sweep and the go-live's pats_revoked email (which passes the settings in force until
+ * then as `engine`).
  */
-export function effectiveTokenExpiry(t: TokenRecord, engine: Engine): number | null {
+export function effectiveTokenExpiry(t: TokenRecord, engine: Pick<Engine, 'tokenExpiry'>): number | null {
   const computed = t.created_at === null ? null : engine.tokenExpiry(t.org, t.created_at);
   const candidates = [t.expires_at, computed].filter((x): x is number => x !== null);
   return candidates.length > 0 ? Math.min(...candidates) : null;
