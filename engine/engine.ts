@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { CatalogApp } from '../schemas/app-catalog.gen.ts';
 import { loadBundle, writeBundle } from './bundle.ts';
-import { EngineError, type Issue, isEngineError } from './errors.ts';
+import { EngineError, type Issue, isEngineError, isRejectedSource } from './errors.ts';
 import {
   compilePolicy,
   DEFAULT_WASM_PATH,
@@ -228,9 +228,6 @@ function changesOf(rows: readonly GoLiveRecord[]): Map<string, { at: number; set
   }
   return out;
 }
-
-// Load errors that mean "the sources are invalid" (a reload `rejected`), not "they could not be loaded" (`error`).
-const REJECTED = ['invalid_policy', 'invalid_history', 'invalid_bundle'] as const;
 
 const MESSAGES: Record<string, string> = {
   evaluation_undefined: 'the policy gave no decision for this input; denied (fail closed)',
@@ -499,7 +496,7 @@ export function createEngine(opts: EngineOptions): Engine {
       } catch (err) {
         const issues = isEngineError(err) ? err.issues : [{ message: String(err) }];
         lastReload = { at, ok: false, issues };
-        const rejected = REJECTED.some((code) => isEngineError(err, code));
+        const rejected = isRejectedSource(err);
         emitReload({
           outcome: rejected ? 'rejected' : 'error',
           at,

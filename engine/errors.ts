@@ -87,6 +87,19 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * True when a load failed because the sources are invalid (a reload is `rejected`: the policy, a history file
+ * or a bundle), as opposed to sources that could not be read or loaded (an `error`). SPEC §7: either way the
+ * last good revision stays live; the metrics and logs tell the two apart.
+ */
+export function isRejectedSource(err: unknown): boolean {
+  return (
+    isEngineError(err, 'invalid_policy') ||
+    isEngineError(err, 'invalid_history') ||
+    isEngineError(err, 'invalid_bundle')
+  );
+}
+
 /** True when `err` is an {@link EngineError}, optionally with the given code. */
 export function isEngineError(err: unknown, code?: EngineErrorCode): err is EngineError {
   return err instanceof EngineError && (code === undefined || err.code === code);

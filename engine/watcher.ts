@@ -2,9 +2,7 @@
 // one load at a time, keeping the last good revision live when a change is invalid (SPEC §3, §7).
 import { basename, dirname, resolve, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import { type EngineErrorCode, formatIssue, type Issue, isEngineError } from './errors.ts';
-
-const INVALID_SOURCES: readonly EngineErrorCode[] = ['invalid_policy', 'invalid_history', 'invalid_bundle'];
+import { formatIssue, type Issue, isEngineError, isRejectedSource } from './errors.ts';
 
 /** The part of the engine the watcher drives: `load()` rebuilds and swaps atomically, or throws and keeps the old. */
 export interface Reloadable {
@@ -119,7 +117,7 @@ export function createWatcher(opts: WatcherOptions): PolicyWatcher {
         ? error.issues
         : [{ message: String((error as Error)?.message ?? error) }];
       // Invalid sources are `rejected`; sources that could not be read or loaded are an `error`.
-      const rejected = INVALID_SOURCES.some((c) => isEngineError(error, c));
+      const rejected = isRejectedSource(error);
       logger?.error(
         {
           event: 'reload',

@@ -3,6 +3,7 @@
 import { EngineError } from '../errors.ts';
 import type { HistoryRevision } from '../history.ts';
 import type { NewNotification, Notification, NotificationStatus } from '../notify/types.ts';
+import { DAY } from '../time.ts';
 import type { PatSetting } from '../types.ts';
 
 /**
@@ -227,8 +228,8 @@ export interface RequestEvent {
 export const ACTIVE_MEMBER_DAYS = 30;
 /** Days of per-user usage kept and counted (SPEC §6 "uses in the last 90 days"). */
 export const USAGE_DAYS = 90;
-/** Seconds in a UTC day: usage is counted per UTC day (`day = floor(at / 86400)`). */
-export const DAY_SECONDS = 86_400;
+/** Seconds in a UTC day (time.ts `DAY`): usage is counted per UTC day (`day = floor(at / 86400)`). */
+export const DAY_SECONDS = DAY;
 
 /**
  * What one allowed `app.connect` / `app.use` decision tells the connected-apps tables (SPEC §6): written in
