@@ -14,7 +14,14 @@ import {
   retryRefusal,
   type Store,
 } from '../engine/index.ts';
-import { OpError, type OperatorCommandsContext, operatorKit, type SourceOptions, table } from './cli-ops.ts';
+import {
+  adminClient,
+  OpError,
+  type OperatorCommandsContext,
+  operatorKit,
+  type SourceOptions,
+  table,
+} from './cli-ops.ts';
 import type { ServerConfig } from './config.ts';
 import { notificationToWire, readNotificationQuery } from './routes/notifications.ts';
 
@@ -95,34 +102,11 @@ function storeSource(store: Store, org: string): Source {
 }
 
 function serverSource(base: string, org: string, token: string): Source {
-  const root = `${base.replace(/\/+$/, '')}/admin/v1/orgs/${encodeURIComponent(org)}/notifications`;
-  async function call(method: string, path: string): Promise<Wire> {
-    let res: Response;
-    try {
-      res = await fetch(`${root}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
-    } catch (err) {
-      throw new OpError(`cannot reach ${base}: ${(err as Error).message}`, 2);
-    }
-    if (res.ok) return (await res.json()) as Wire;
-    let message = `${res.status} ${res.statusText}`;
-    try {
-      const e = (await res.json()) as { error?: { code?: string; message?: string } };
-      if (e.error?.message) message = `${e.error.code}: ${e.error.message}`;
-    } catch {
-      // Not our JSON error shape: the status line says enough.
-    }
-    throw new OpError(message, res.status === 404 || res.status === 409 ? 1 : 2);
-  }
+  const { json, query } = adminClient(base, org, token);
   return {
-    async list(q) {
-      const p = new URLSearchParams();
-      for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, v);
-      const qs = p.toString();
-      return (await call('GET', qs === '' ? '' : `?${qs}`)).notifications as Wire[];
-    },
-    async retry(id) {
-      return (await call('POST', `/${encodeURIComponent(id)}:retry`)).notification as Wire;
-    },
+    list: async (q) => (await json('GET', `/notifications${query(q)}`)).notifications as Wire[],
+    retry: async (id) =>
+      (await json('POST', `/notifications/${encodeURIComponent(id)}:retry`)).notification as Wire,
     close: async () => {},
   };
 }

@@ -245,7 +245,13 @@ function storeSource(store: Store, org: string): OpsSource {
  * A running server as a source: its admin API with the admin token of {@link ADMIN_TOKEN_ENV} (the caller's
  * role applies, SPEC §1). 404 and 409 answers are exit 1; anything else that is not 2xx is exit 2.
  */
-function serverSource(base: string, org: string, token: string): OpsSource {
+/**
+ * A client of one org's admin API (`<base>/admin/v1/orgs/<org>`) with an admin token: `json(method, path,
+ * body?)` answers the parsed body of a 2xx, and otherwise throws an {@link OpError} with the API's error
+ * message — exit 1 for 404 and 409 (not found, refused), 2 for anything else (unreachable, 401/403, 5xx).
+ * `query` builds a query string from the given (defined) values.
+ */
+export function adminClient(base: string, org: string, token: string) {
   const root = `${base.replace(/\/+$/, '')}/admin/v1/orgs/${encodeURIComponent(org)}`;
   async function call(method: string, path: string, body?: unknown): Promise<Response> {
     let res: Response;
@@ -271,14 +277,21 @@ function serverSource(base: string, org: string, token: string): OpsSource {
     }
     throw new OpError(message, res.status === 404 || res.status === 409 ? 1 : 2);
   }
-  const json = async (method: string, path: string, body?: unknown) =>
-    (await (await call(method, path, body)).json()) as Record<string, unknown>;
-  const query = (q: Record<string, string | undefined>) => {
-    const p = new URLSearchParams();
-    for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, v);
-    const s = p.toString();
-    return s === '' ? '' : `?${s}`;
+  return {
+    call,
+    json: async (method: string, path: string, body?: unknown) =>
+      (await (await call(method, path, body)).json()) as Record<string, unknown>,
+    query: (q: Record<string, string | undefined>) => {
+      const p = new URLSearchParams();
+      for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, v);
+      const s = p.toString();
+      return s === '' ? '' : `?${s}`;
+    },
   };
+}
+
+function serverSource(base: string, org: string, token: string): OpsSource {
+  const { call, json, query } = adminClient(base, org, token);
   const seg = encodeURIComponent;
   return {
     listApps: async () => (await json('GET', '/apps')).apps as Wire[],
