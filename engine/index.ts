@@ -131,6 +131,7 @@ export {
   type WorkerLogger,
   type WorkerRunResult,
 } from './notify/worker.ts';
+export { escapePointer, unescapePointer } from './pointer.ts';
 export {
   type AuthorProblem,
   type AuthorRole,

@@ -4,6 +4,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import requestSchema from '../schemas/decision-request.schema.json' with { type: 'json' };
 import { EngineError, type Issue } from './errors.ts';
+import { escapePointer } from './pointer.ts';
 import { parseRfc3339 } from './time.ts';
 import type { InputFacts, RegoInput } from './types.ts';
 
@@ -84,9 +85,7 @@ const SECRET_VALUE = [
 const MAX_DEPTH = 16;
 
 function pointer(path: (string | number)[]): string {
-  return path.length === 0
-    ? '/'
-    : `/${path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+  return path.length === 0 ? '/' : `/${path.map((p) => escapePointer(String(p))).join('/')}`;
 }
 
 /** Walks every key and string value once: depth bound, secret-looking keys and values. */

@@ -17,6 +17,7 @@ import { DEFAULT_WASM_PATH, loadPolicy, readPolicyWasm } from './evaluator.ts';
 import { epochsForEvaluation, type HistoryRevision, type OrgHistory, tokenSettingsOf } from './history.ts';
 import { validateHistory } from './history-file.ts';
 import { type DecisionRequest, validateRequest } from './input.ts';
+import { unescapePointer } from './pointer.ts';
 import { formatRfc3339, parseRfc3339 } from './time.ts';
 import { didYouMean, mapAjvErrors } from './validator.ts';
 import { decodeUtf8, formatPath, type ParsedYaml, type PathSegment, parseYaml, quote } from './yaml.ts';
@@ -211,7 +212,7 @@ function pathOf(instancePath: string): PathSegment[] {
   return instancePath
     .split('/')
     .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map(unescapePointer)
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 

@@ -9,6 +9,7 @@ import type { OrgPolicy } from '../schemas/org-policy.gen.ts';
 import orgPolicySchema from '../schemas/org-policy.schema.json' with { type: 'json' };
 import policyHistorySchema from '../schemas/policy-history.schema.json' with { type: 'json' };
 import type { Issue } from './errors.ts';
+import { escapePointer, unescapePointer } from './pointer.ts';
 import { formatRfc3339 } from './time.ts';
 import {
   formatPath,
@@ -134,7 +135,7 @@ function toPath(instancePath: string, root: unknown): PathSegment[] {
   const out: PathSegment[] = [];
   let cur: unknown = root;
   for (const raw of instancePath.split('/').slice(1)) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const seg = unescapePointer(raw);
     if (Array.isArray(cur)) {
       out.push(Number(seg));
       cur = cur[Number(seg)];
@@ -657,11 +658,9 @@ export function pointerLabel(pointer: string): string {
   return pointer
     .split('/')
     .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map(unescapePointer)
     .reduce((out, seg) => (/^\d+$/.test(seg) ? `${out}[${seg}]` : out ? `${out}.${seg}` : seg), '');
 }
-
-const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** One ajv error as the JSON-body validators see it, for {@link validateJsonBody}'s `ignore`. */
 export interface BodyError {

@@ -4,6 +4,7 @@
 import type { Context } from 'hono';
 import {
   type BodyError,
+  escapePointer,
   type IdentifiedSchema,
   pointerLabel,
   textProblem,
@@ -164,8 +165,7 @@ export function textProblems(value: unknown, problems: FieldProblem[], at = ''):
       textProblems(v, problems, `${at}/${i}`);
     });
   } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value))
-      textProblems(v, problems, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+    for (const [k, v] of Object.entries(value)) textProblems(v, problems, `${at}/${escapePointer(k)}`);
   }
 }
 

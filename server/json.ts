@@ -1,4 +1,5 @@
 // Strict JSON for request bodies and CLI input files: JSON.parse plus the checks it skips (duplicate keys).
+import { escapePointer } from '../engine/index.ts';
 
 /** Where a JSON text is not acceptable: `field` is a JSON pointer when known, `message` says what is wrong. */
 export class JsonError extends Error {
@@ -84,9 +85,4 @@ function findIJsonViolation(text: string): void {
     }
     i += 1;
   }
-}
-
-/** Escapes one JSON pointer segment (RFC 6901). */
-export function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }

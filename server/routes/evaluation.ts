@@ -8,6 +8,7 @@ import {
   type Engine,
   EngineError,
   isEngineError,
+  unescapePointer,
 } from '../../engine/index.ts';
 import type { EvaluationsRequest } from '../../schemas/evaluations-request.gen.ts';
 import evaluationsSchema from '../../schemas/evaluations-request.schema.json' with { type: 'json' };
@@ -175,9 +176,9 @@ function mergeAndValidate(
       if (!isEngineError(err, 'invalid_input')) throw err;
       for (const p of issuesToProblems(err.issues)) {
         // Name the item's own field when it gave it; a default it inherited is named at the top level.
-        const first = p.field?.split('/')[1]?.replace(/~1/g, '/').replace(/~0/g, '~');
+        const first = unescapePointer(p.field?.split('/')[1] ?? '');
         // A field the item gave, or one that neither the item nor the defaults gave, is the item's.
-        const own = first !== undefined && (Object.hasOwn(raw, first) || !Object.hasOwn(defaults, first));
+        const own = Object.hasOwn(raw, first) || !Object.hasOwn(defaults, first);
         if (own || !p.field)
           addProblem(problems, `/evaluations/${i}${p.field ?? ''}`, `evaluations[${i}]: ${p.message}`);
         else addProblem(problems, p.field, `evaluations[${i}] (from the top-level default): ${p.message}`);
